@@ -87,12 +87,12 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
       `leaseTicks must be smaller than electionTicks (got leaseTicks=${leaseTicks}, electionTicks=${config.electionTicks}): the lease must end before any follower may vote again`,
     );
   }
-  const resolved: ResolvedConfig = {
+  const resolved = {
     ...CONFIG_DEFAULTS,
     logger: silentLogger,
     ...stripUndefined(config),
     leaseTicks,
-  };
+  } as ResolvedConfig;
   requirePositiveInteger("maxMessageBytes", resolved.maxMessageBytes);
   requirePositiveInteger("maxInflightMessages", resolved.maxInflightMessages);
   requirePositiveInteger("maxUncommittedBytes", resolved.maxUncommittedBytes);

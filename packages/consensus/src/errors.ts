@@ -39,7 +39,10 @@ export class InvalidConfigError extends ConsensusError {
 export class NotLeaderError extends ConsensusError {
   readonly leaderId: NodeId;
   constructor(leaderId: NodeId) {
-    super("CONSENSUS_ERR_NOT_LEADER", leaderId ? `not the leader; the leader is ${leaderId}` : "not the leader; no leader is known");
+    super(
+      "CONSENSUS_ERR_NOT_LEADER",
+      leaderId ? `not the leader; the leader is ${leaderId}` : "not the leader; no leader is known",
+    );
     this.leaderId = leaderId;
   }
 }
@@ -94,7 +97,10 @@ export class UnavailableError extends ConsensusError {
 
 export class SnapshotOutOfDateError extends ConsensusError {
   constructor(index: number, current: number) {
-    super("CONSENSUS_ERR_SNAPSHOT_OUT_OF_DATE", `snapshot at index ${index} is older than the current one at ${current}`);
+    super(
+      "CONSENSUS_ERR_SNAPSHOT_OUT_OF_DATE",
+      `snapshot at index ${index} is older than the current one at ${current}`,
+    );
   }
 }
 

@@ -20,8 +20,9 @@ export interface PersistUpdate {
   readonly snapshotChunks: readonly SnapshotChunk[];
   /**
    * A snapshot the core has accepted: once its last chunk is written, it becomes the
-   * storage's snapshot, and the log up to its index is discarded (entries after it are
-   * kept only if their terms agree, as the core decided).
+   * storage's snapshot and replaces the whole log (every stored entry is discarded: the
+   * core installs a snapshot only when its log does not already hold the snapshot's entry).
+   * `installSnapshot` is also used with a single empty chunk to bootstrap a new cluster.
    */
   readonly installSnapshot?: SnapshotMetadata;
 }
