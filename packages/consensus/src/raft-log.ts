@@ -20,13 +20,14 @@ export class RaftLog {
     this.unstableOffset = storage.lastIndex() + 1;
     this.committed = Math.max(storage.initialState().hardState.commit, first - 1);
     this.applied = Math.max(applied, first - 1);
-    if (this.applied > this.committed) {
+    if (this.applied > this.committed && this.applied <= this.lastIndex()) {
       // The application cannot have applied what was never committed; storage lost the commit record.
       this.committed = this.applied;
     }
-    if (this.committed > this.lastIndex()) {
-      throw new InvariantError(`commit index ${this.committed} is beyond the last log index ${this.lastIndex()}`);
-    }
+    // A crash in the middle of persisting a Ready can leave the commit record ahead of the
+    // entries it covers. Nothing was acknowledged for that Ready, and the commit index is
+    // re-learned from the leader, so clamping is safe.
+    this.committed = Math.min(this.committed, this.lastIndex());
   }
 
   firstIndex(): number {

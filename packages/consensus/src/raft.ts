@@ -686,9 +686,13 @@ export class Raft {
 
   private handleHeartbeatResponse(message: HeartbeatResponseMessage, progress: Progress): void {
     this.noteAck(progress, message.leaseTick);
-    if (progress.state === "probe") progress.probeSent = false;
-    if (progress.match < this.log.lastIndex() || progress.state === "probe")
-      this.sendAppend(message.from, progress, false);
+    progress.probeSent = false;
+    // An append may have been lost with the window full: free one slot so replication resumes.
+    if (progress.state === "replicate" && progress.inflights.length >= this.config.maxInflightMessages) {
+      progress.inflights.shift();
+    }
+    // sendIfEmpty: in replicate state an empty append past a lost one draws a rejection, which starts a probe.
+    if (progress.match < this.log.lastIndex()) this.sendAppend(message.from, progress, true);
     if (message.readRound > 0) {
       this.readOnly.acknowledge(message.from, message.readRound);
       this.releaseConfirmedReads();
