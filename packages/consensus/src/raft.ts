@@ -112,6 +112,11 @@ export class Raft {
     this.replayAppliedConfChanges(storage.snapshotMetadata().index, this.log.applied);
     this.resetProgress();
     this.becomeFollower(this.term, NO_NODE);
+    // Boot counts as leader contact because a restarted node may have acknowledged a
+    // leader's lease just before it stopped. A node still at the bootstrap term (1) or a
+    // new, empty one (0) has acknowledged no leader (every leader's term is at least 2),
+    // so it may vote at once: otherwise campaign() on a new cluster could not win.
+    if (this.term <= 1) this.lastLeaderContact = -this.config.electionTicks;
   }
 
   // ---------------------------------------------------------------- state
@@ -661,6 +666,7 @@ export class Raft {
       return;
     }
     const probeAtMatch = progress.state === "probe" && progress.match === message.index;
+    const wasPaused = progress.isPaused(this.config.maxInflightMessages);
     if (!progress.maybeUpdate(message.index) && !probeAtMatch) return;
     switch (progress.state) {
       case "probe":
@@ -676,6 +682,9 @@ export class Raft {
     if (this.maybeCommit()) {
       this.broadcastAppend();
     } else {
+      // A paused follower missed the appends that carried the latest commit index: send
+      // one even if empty, so it does not wait for the next heartbeat to learn it.
+      if (wasPaused) this.sendAppend(message.from, progress, true);
       // Send what else is waiting, as far as flow control allows.
       while (this.sendAppend(message.from, progress, false)) {}
     }
