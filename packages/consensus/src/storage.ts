@@ -39,9 +39,12 @@ export interface Storage {
   entries(lo: number, hi: number, maxBytes: number): Entry[];
   /** Term of the entry at `index`; the snapshot's index answers with the snapshot's term. */
   term(index: number): number;
-  /** Index of the first available entry (snapshot index + 1). */
+  /**
+   * Index of the first available entry: snapshot index + 1, or lower when createSnapshot
+   * kept `retainEntries` entries before the snapshot. term(firstIndex - 1) always answers.
+   */
   firstIndex(): number;
-  /** Index of the last entry (the snapshot index when the log is empty). */
+  /** Index of the last entry (firstIndex - 1 when the log is empty). */
   lastIndex(): number;
   /** Metadata of the current snapshot (index 0 when there is none). */
   snapshotMetadata(): SnapshotMetadata;

@@ -38,8 +38,33 @@ describeStorageCompliance("FileStorage on SimulatedFileSystem, small segments", 
   FileStorage.open({ dir: DIR, fs: new SimulatedFileSystem(), segmentBytes: 256 }),
 );
 
+type Observed = ReturnType<typeof observe>;
+
+/**
+ * After an interrupted write, each piece of state is as it was before or after it: term and
+ * vote are written first, a snapshot before its WAL marker (an installed one may come back
+ * without the entries persisted with it), the commit index last.
+ */
+function expectBeforeOrAfter(storage: Storage, before: Observed, after: Observed): void {
+  const state = observe(storage);
+  const log = (o: Observed) => ({ first: o.first, last: o.last, baseTerm: o.baseTerm, entries: o.entries });
+  const snapshotOf = (o: Observed) => ({ snapshot: o.snapshot, data: o.snapshotData });
+  const installedAlone = {
+    first: after.snapshot.index + 1,
+    last: after.snapshot.index,
+    baseTerm: after.snapshot.term,
+    entries: [],
+  };
+  expect([log(before), log(after), installedAlone]).toContainEqual(log(state));
+  expect([snapshotOf(before), snapshotOf(after)]).toContainEqual(snapshotOf(state));
+  const termAndVote = (o: Observed) => ({ term: o.initial.hardState.term, vote: o.initial.hardState.vote });
+  expect([termAndVote(before), termAndVote(after)]).toContainEqual(termAndVote(state));
+  expect(state.initial.hardState.commit).toBeGreaterThanOrEqual(before.initial.hardState.commit);
+  expect(state.initial.hardState.commit).toBeLessThanOrEqual(after.initial.hardState.commit);
+}
+
 /** Everything a reader can see, for comparing a storage before and after reopening. */
-function observe(storage: Storage): unknown {
+function observe(storage: Storage) {
   const first = storage.firstIndex();
   const last = storage.lastIndex();
   return {
@@ -308,6 +333,78 @@ describe("FileStorage", () => {
     expect(storage.firstIndex()).toBe(9);
     storage.close();
     expect(FileStorage.open({ dir: DIR, fs }).snapshotSize()).toBe(1000);
+  });
+
+  describe("a fault at every disk operation of a write", () => {
+    const metadata: SnapshotMetadata = { index: 40, term: 3, confState: CONF };
+    const scenarios: Record<string, (storage: FileStorage) => void> = {
+      "append with a new term, rolling a segment": (storage) =>
+        storage.persist(
+          update({ hardState: { term: 3, vote: "c", commit: 12 }, entries: [entry(13, 3, bytes(400)), entry(14, 3)] }),
+        ),
+      "snapshot chunks, install and entries": (storage) =>
+        storage.persist(
+          update({
+            hardState: { term: 3, vote: "", commit: 41 },
+            snapshotChunks: chunksOf(metadata, bytes(900, 2), 300),
+            installSnapshot: metadata,
+            entries: entryRange(41, 42, 3),
+          }),
+        ),
+      "createSnapshot deleting old segments": (storage) => storage.createSnapshot(12, CONF, bytes(700, 3), 1),
+    };
+    const setUp = (fs: SimulatedFileSystem): FileStorage => {
+      const storage = FileStorage.open({ dir: DIR, fs, segmentBytes: 512 });
+      for (let index = 1; index <= 15; index++) {
+        storage.persist(
+          update({
+            hardState: { term: 2, vote: "a", commit: Math.max(index - 3, 0) },
+            entries: [entry(index, 2, bytes(60))],
+          }),
+        );
+      }
+      return storage;
+    };
+
+    for (const [name, operation] of Object.entries(scenarios)) {
+      for (const code of ["ENOSPC", "EIO"]) {
+        it(`${name}: ${code} leaves a consistent storage`, () => {
+          const clean = new SimulatedFileSystem();
+          const reference = setUp(clean);
+          const before = observe(reference);
+          operation(reference);
+          const after = observe(reference);
+          let faults = 0;
+          for (let n = 1; ; n++) {
+            expect(n).toBeLessThan(100);
+            const fs = new SimulatedFileSystem();
+            const storage = setUp(fs);
+            fs.failAfterOperations(n, code);
+            try {
+              operation(storage);
+              fs.clearFaults();
+              expect(observe(storage)).toEqual(after);
+              break;
+            } catch (error) {
+              faults++;
+              if (error instanceof StorageFullError) {
+                // Clean failure: nothing changed, and the same call succeeds on retry.
+                expect(observe(storage)).toEqual(before);
+                operation(storage);
+                expect(observe(storage)).toEqual(after);
+                storage.close();
+              } else {
+                expect(error).toBeInstanceOf(StorageIoError);
+                expect(() => storage.lastIndex()).toThrow(StorageClosedError);
+              }
+            }
+            // Whatever happened, the disk reopens to the state before or after the call.
+            expectBeforeOrAfter(FileStorage.open({ dir: DIR, fs, segmentBytes: 512 }), before, after);
+          }
+          expect(faults).toBeGreaterThan(2);
+        });
+      }
+    }
   });
 
   it("after any other I/O error throws StorageIoError, then refuses every call", () => {
