@@ -18,8 +18,11 @@ export class RaftLog {
     this.storage = storage;
     const first = storage.firstIndex();
     this.unstableOffset = storage.lastIndex() + 1;
-    this.committed = Math.max(storage.initialState().hardState.commit, first - 1);
-    this.applied = Math.max(applied, first - 1);
+    // The snapshot may sit above first - 1 (createSnapshot keeps retainEntries before it);
+    // the application restores from it, so everything up to its index is applied already.
+    const snapshotIndex = storage.snapshotMetadata().index;
+    this.committed = Math.max(storage.initialState().hardState.commit, first - 1, snapshotIndex);
+    this.applied = Math.max(applied, first - 1, snapshotIndex);
     if (this.applied > this.committed && this.applied <= this.lastIndex()) {
       // The application cannot have applied what was never committed; storage lost the commit record.
       this.committed = this.applied;

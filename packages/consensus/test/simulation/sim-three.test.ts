@@ -1,0 +1,5 @@
+// Proves the Raft core safe and live under random faults on 3 voters (one seed in four).
+import { SHAPES } from "./cluster-simulator.ts";
+import { describeRandomRuns } from "./sim-seeds.ts";
+
+describeRandomRuns(SHAPES[1]!);

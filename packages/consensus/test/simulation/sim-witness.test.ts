@@ -1,0 +1,5 @@
+// Proves the Raft core safe and live under random faults on 2 voters and a witness (one seed in four).
+import { SHAPES } from "./cluster-simulator.ts";
+import { describeRandomRuns } from "./sim-seeds.ts";
+
+describeRandomRuns(SHAPES[0]!);
