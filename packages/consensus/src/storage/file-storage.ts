@@ -174,7 +174,8 @@ export class FileStorage implements Storage {
       if (snapshot.metadata.index < markedSnapshot && damagedCurrent) throw damagedCurrent;
       const result = replay.finish(snapshot.metadata);
       const log = new EntryLog(result.baseIndex, result.baseTerm, result.entries);
-      const commit = Math.max(storedHardState.commit, result.commit, snapshot.metadata.index);
+      // A snapshot only ever holds committed state, so the commit index is at least its index.
+      const commit = Math.max(result.commit ?? storedHardState.commit, snapshot.metadata.index);
       if (commit > log.lastIndex()) {
         const where = result.commit === commit ? result.commitLocation : undefined;
         throw new StorageCorruptError(
@@ -200,7 +201,7 @@ export class FileStorage implements Storage {
           maxEntryIndex: 0,
           discardsLog: discardLog,
           nextIndex: log.lastIndex() + 1,
-          commit: storedHardState.commit,
+          commit,
         });
       }
       const storage = new FileStorage(fs, dir, logger, wal, log, { ...storedHardState, commit }, snapshot);

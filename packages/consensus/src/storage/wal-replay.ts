@@ -2,7 +2,8 @@
 // written:
 //   - entries starting at i discard every entry at or after i (a conflicting append);
 //   - a snapshot marker drops the entries up to its base, or (an installed snapshot) all;
-//   - the commit index is the largest one recorded.
+//   - the commit index is the last one recorded (segment headers repeat it, so deleting old
+//     segments never loses it).
 // Segments wholly below a compaction point may already be deleted, so replay does not
 // assume the log starts at 1: the first entries record sets the start, and finish()
 // checks the log reaches down to the snapshot's base. A hole anywhere is corruption.
@@ -20,7 +21,8 @@ export interface ReplayResult {
   readonly baseTerm: number;
   /** Entries after the base, consecutive. */
   readonly entries: Entry[];
-  readonly commit: number;
+  /** Undefined when the WAL holds no segment at all. */
+  readonly commit: number | undefined;
   readonly commitLocation: RecordLocation | undefined;
   /**
    * The snapshot file is newer than the last marker (a crash came between the two), so the
@@ -39,7 +41,7 @@ export class WalReplay {
   private startLocation: RecordLocation | undefined;
   private lastMarker: SnapshotMarker | undefined;
   private lastMarkerLocation: RecordLocation | undefined;
-  private commit = 0;
+  private commit: number | undefined;
   private commitLocation: RecordLocation | undefined;
 
   /** The latest snapshot marker: the snapshot the storage had at the time of the crash. */
@@ -69,10 +71,10 @@ export class WalReplay {
   }
 
   onCommit(commit: number, location: RecordLocation): void {
-    if (commit > this.commit) {
-      this.commit = commit;
-      this.commitLocation = location;
-    }
+    // The last one wins rather than the largest, so the storage reopens to exactly the commit
+    // index it last persisted (Raft never lowers it, but the storage does not rely on that).
+    this.commit = commit;
+    this.commitLocation = location;
   }
 
   onMarker(marker: SnapshotMarker, location: RecordLocation): void {

@@ -13,6 +13,9 @@ import { encodeSegmentHeader, RECORD_HEADER_BYTES, RecordType } from "./wal-reco
 import { WalReplay } from "./wal-replay.ts";
 import { parseSegmentFileName, type SegmentName, scanSegment, segmentFileName } from "./wal-segment.ts";
 
+/** A segment header record: frame, version byte and three varints of at most 8 bytes. */
+const SEGMENT_HEADER_RECORD_BYTES_MAX = RECORD_HEADER_BYTES + 1 + 3 * 8;
+
 interface Segment extends SegmentName {
   readonly path: string;
   sizeBytes: number;
@@ -137,8 +140,10 @@ export class Wal {
     const batchBytes = records.reduce((sum, record) => sum + record.length, 0);
     if (batchBytes === 0) return;
     const current = this.segments[this.segments.length - 1];
+    // A segment holding only its header is not rolled: the batch alone is too big for any segment.
     const roll =
-      !current || (current.sizeBytes + batchBytes > this.segmentBytes && current.sizeBytes > RECORD_HEADER_BYTES * 4);
+      !current ||
+      (current.sizeBytes + batchBytes > this.segmentBytes && current.sizeBytes > SEGMENT_HEADER_RECORD_BYTES_MAX);
     if (roll) {
       this.appendToNewSegment(records, batchBytes, info, current);
     } else {
