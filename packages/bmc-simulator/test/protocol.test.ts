@@ -14,7 +14,7 @@ afterEach(async () => {
 function expectRedfishError(body: ErrorBody, messageKey: string): void {
   expect(body.error.code).toBe(`Base.1.19.0.${messageKey}`);
   expect(typeof body.error.message).toBe("string");
-  expect(body.error["@Message.ExtendedInfo"][0].MessageId).toBe(`Base.1.19.0.${messageKey}`);
+  expect(body.error["@Message.ExtendedInfo"][0]?.MessageId).toBe(`Base.1.19.0.${messageKey}`);
 }
 
 describe("protocol basics", () => {
