@@ -3,6 +3,7 @@
 // Replay one seed: CRASH_SEED=<seed> vitest run packages/consensus/test/storage/file-storage-crash.test.ts
 import { describe, expect, it } from "vitest";
 import { StorageIoError } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
 import { SeededRandom } from "../../src/prng.ts";
 import { FileStorage } from "../../src/storage/file-storage.ts";
 import { SimulatedCrash, SimulatedFileSystem } from "../../src/storage/simulated-file-system.ts";
@@ -256,13 +257,22 @@ function modelOf(storage: FileStorage): Model {
   };
 }
 
+/** Recovery's warnings by message: proof the loop reaches torn tails and interrupted snapshots. */
+const recoveryWarnings = new Map<string, number>();
+const countingLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  error: () => {},
+  warn: (_fields, message) => recoveryWarnings.set(message, (recoveryWarnings.get(message) ?? 0) + 1),
+};
+
 function reopen(fs: SimulatedFileSystem, random: SeededRandom): FileStorage {
   for (let attempt = 0; ; attempt++) {
     if (attempt < RECOVERY_CRASHES_MAX && random.nextInt(3) === 0) {
       fs.crashAfterOperations(1 + random.nextInt(4));
     }
     try {
-      const storage = FileStorage.open({ dir: DIR, fs, segmentBytes: SEGMENT_BYTES });
+      const storage = FileStorage.open({ dir: DIR, fs, segmentBytes: SEGMENT_BYTES, logger: countingLogger });
       fs.clearFaults();
       return storage;
     } catch (error) {
@@ -325,5 +335,10 @@ describe("FileStorage crash safety (SimulatedFileSystem)", () => {
     }
     // The loop must actually crash a lot, or it proves nothing.
     expect(crashes).toBeGreaterThan(seeds.length);
+    if (!only) {
+      const seen = [...recoveryWarnings.keys()].join(" | ");
+      expect(seen).toContain("truncating a torn record");
+      expect(seen).toContain("recording a snapshot whose WAL marker a crash prevented");
+    }
   });
 });

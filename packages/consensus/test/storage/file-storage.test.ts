@@ -199,6 +199,23 @@ describe("FileStorage", () => {
     expect(observe(FileStorage.open({ dir: DIR, fs, segmentBytes: 512 }))).toEqual(before);
   });
 
+  it("splits a big persist into several records and reads snapshots back from the file", () => {
+    const fs = new SimulatedFileSystem();
+    const storage = FileStorage.open({ dir: DIR, fs });
+    const big = Array.from({ length: 30 }, (_, i) => entry(i + 1, 1, bytes(100_000, i)));
+    storage.persist(update({ hardState: { term: 1, vote: "", commit: 30 }, entries: big }));
+    const data = bytes(5000, 7);
+    storage.createSnapshot(30, CONF, data);
+    data.fill(0); // the storage kept no reference to the caller's buffer
+    storage.close();
+    const reopened = FileStorage.open({ dir: DIR, fs });
+    expect(reopened.initialState().hardState.commit).toBe(30);
+    expect(reopened.term(30)).toBe(1);
+    expect(reopened.readSnapshotChunk(1000, 2000)).toEqual(bytes(5000, 7).subarray(1000, 3000));
+    const segment = fs.readdir(DIR).find((name) => name.startsWith("wal-"))!;
+    expect(fs.readFile(`${DIR}/${segment}`).length).toBeGreaterThan(3_000_000);
+  });
+
   it("truncates a torn record at the tail of the last segment, and logs it", () => {
     const fs = new SimulatedFileSystem();
     const storage = FileStorage.open({ dir: DIR, fs });
