@@ -243,7 +243,9 @@ export class FileStorage implements Storage {
 
   initialState(): InitialState {
     this.checkOpen();
-    return { hardState: this.hardState, confState: this.snapshot.metadata.confState };
+    // As in MemoryStorage: a snapshot only holds committed state, so commit is at least its index.
+    const commit = Math.max(this.hardState.commit, this.snapshot.metadata.index);
+    return { hardState: { ...this.hardState, commit }, confState: this.snapshot.metadata.confState };
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
