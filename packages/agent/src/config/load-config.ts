@@ -1,0 +1,353 @@
+// Reads the config file (YAML or JSON), rejects unknown keys and bad values with one clear
+// sentence each, fills in the schema's defaults and returns a frozen config.
+import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
+import { dirname, extname, resolve } from "node:path";
+import { multiaddr } from "@multiformats/multiaddr";
+import type { TSchema } from "typebox";
+import Value from "typebox/value";
+import { parse as parseYaml } from "yaml";
+import { ConfigError } from "../errors.ts";
+import { type ConclaveConfig, ConfigSchema } from "./schema.ts";
+
+export interface ParseConfigOptions {
+  /** Name used in messages; relative paths in the config resolve against its directory. */
+  readonly file: string;
+  /** `json` or `yaml`; by default, taken from the file name (`.json` is JSON, anything else YAML). */
+  readonly format?: "json" | "yaml";
+}
+
+export interface LoadedConfig {
+  readonly config: ConclaveConfig;
+  /** Findings that do not stop the agent (e.g. an even `maxVoters`); the daemon logs them. */
+  readonly warnings: readonly string[];
+}
+
+/** Reads and validates the config file. Throws ConfigError naming the file and every problem. */
+export function loadConfig(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(err);
+    throw new ConfigError(file, [`cannot read the file (${reason})`], { cause: err });
+  }
+  return parseConfig(text, { file });
+}
+
+export function parseConfig(text: string, options: ParseConfigOptions): LoadedConfig {
+  const { file } = options;
+  const format = options.format ?? (extname(file).toLowerCase() === ".json" ? "json" : "yaml");
+  let raw: unknown;
+  try {
+    raw = format === "json" ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true, prettyErrors: true });
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new ConfigError(file, [`not valid ${format.toUpperCase()}: ${detail}`], { cause: err });
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(file, ["the top level must be a mapping of keys to values"]);
+  }
+
+  const problems = findUnknownKeys(ConfigSchema, raw, "");
+  const withDefaults = Value.Default(ConfigSchema, Value.Clone(raw)) as Record<string, unknown>;
+  problems.push(...describeSchemaErrors(withDefaults));
+  if (problems.length > 0) throw new ConfigError(file, problems);
+
+  const config = withDefaults as unknown as ConclaveConfig;
+  problems.push(...checkMeaning(config));
+  if (problems.length > 0) throw new ConfigError(file, problems);
+
+  const baseDir = dirname(resolve(file));
+  const resolved: ConclaveConfig = {
+    ...config,
+    secretFile: resolve(baseDir, config.secretFile),
+    stateDir: resolve(baseDir, config.stateDir),
+    bmc: { ...config.bmc, credentialsFile: resolve(baseDir, config.bmc.credentialsFile) },
+  };
+  return { config: deepFreeze(resolved), warnings: Object.freeze(collectWarnings(resolved)) };
+}
+
+// --- unknown keys -------------------------------------------------------------------------
+
+interface ObjectSchema {
+  properties?: Record<string, TSchema>;
+  additionalProperties?: boolean | TSchema;
+}
+
+function findUnknownKeys(schema: TSchema, value: unknown, path: string): string[] {
+  const objectSchema = schema as ObjectSchema;
+  if (objectSchema.properties === undefined || !isPlainObject(value)) return [];
+  const problems: string[] = [];
+  const known = Object.keys(objectSchema.properties);
+  for (const [key, child] of Object.entries(value)) {
+    const childSchema = objectSchema.properties[key];
+    const keyPath = path === "" ? key : `${path}.${key}`;
+    if (childSchema !== undefined) {
+      problems.push(...findUnknownKeys(childSchema, child, keyPath));
+    } else if (objectSchema.additionalProperties === false) {
+      const suggestion = closestKey(key, known);
+      const hint = suggestion === undefined ? "" : ` (did you mean "${path === "" ? "" : `${path}.`}${suggestion}"?)`;
+      problems.push(`unknown key "${keyPath}"${hint}`);
+    }
+  }
+  return problems;
+}
+
+/** The known key a typo most likely meant: small edit distance, case ignored. */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  const wanted = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(wanted.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(wanted, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+// --- bad values ---------------------------------------------------------------------------
+
+/**
+ * TypeBox stops collecting after `maxErrors` (8 by default, a process-wide setting we leave
+ * alone), so each top-level key is checked on its own: one bad section cannot hide another.
+ */
+function describeSchemaErrors(config: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const required = new Set<string>(ConfigSchema.required ?? []);
+  for (const [key, schema] of Object.entries(ConfigSchema.properties) as [string, TSchema][]) {
+    const value = config[key];
+    if (value === undefined) {
+      if (required.has(key)) problems.push(`missing required key "${key}": expected ${describeExpected(schema)}`);
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const error of Value.Errors(schema, value)) {
+      // Unknown keys were reported already, with suggestions.
+      if (error.keyword === "additionalProperties" || error.keyword === "boolean") continue;
+      const path = [key, ...pointerToPath(error.instancePath)];
+      if (error.keyword === "required") {
+        for (const missing of (error.params as { requiredProperties?: string[] }).requiredProperties ?? []) {
+          const keyPath = [...path, missing].join(".");
+          if (seen.has(keyPath)) continue;
+          seen.add(keyPath);
+          problems.push(
+            `missing required key "${keyPath}": expected ${describeExpected(schemaAt([...path, missing]))}`,
+          );
+        }
+        continue;
+      }
+      const keyPath = path.join(".");
+      if (seen.has(keyPath)) continue;
+      seen.add(keyPath);
+      problems.push(
+        `"${keyPath}" must be ${describeExpected(schemaAt(path))} (got ${describeValue(valueAt(config, path))})`,
+      );
+    }
+  }
+  return problems;
+}
+
+function pointerToPath(pointer: string): string[] {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((part) => part.replaceAll("~1", "/").replaceAll("~0", "~"));
+}
+
+function schemaAt(path: readonly string[]): TSchema | undefined {
+  let schema: TSchema | undefined = ConfigSchema;
+  for (const part of path) {
+    const node = schema as (ObjectSchema & { items?: TSchema }) | undefined;
+    if (node === undefined) return undefined;
+    if (node.items !== undefined && /^\d+$/.test(part)) schema = node.items;
+    else if (node.properties?.[part] !== undefined) schema = node.properties[part];
+    else if (typeof node.additionalProperties === "object") schema = node.additionalProperties;
+    else return undefined;
+  }
+  return schema;
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let value = root;
+  for (const part of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+interface DescribedSchema {
+  type?: string;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  pattern?: string;
+  examples?: unknown[];
+  items?: TSchema;
+  description?: string;
+  /** Our own annotation: the expected form in words, where the keywords would read badly (patterns). */
+  expected?: string;
+}
+
+/** The expected form of a value, in words: "an integer from 1 to 15", "one of `lan`, `fast`". */
+export function describeExpected(schema: TSchema | undefined): string {
+  if (schema === undefined) return "a valid value";
+  const s = schema as DescribedSchema;
+  if (s.expected !== undefined) return s.expected;
+  if (s.enum !== undefined) return `one of ${s.enum.map((v) => JSON.stringify(v)).join(", ")}`;
+  const example = s.examples?.[0] === undefined ? "" : `, e.g. ${JSON.stringify(s.examples[0])}`;
+  switch (s.type) {
+    case "integer":
+    case "number": {
+      const noun = s.type === "integer" ? "an integer" : "a number";
+      if (s.minimum !== undefined && s.maximum !== undefined) return `${noun} from ${s.minimum} to ${s.maximum}`;
+      if (s.minimum !== undefined) return `${noun} >= ${s.minimum}`;
+      if (s.maximum !== undefined) return `${noun} <= ${s.maximum}`;
+      return noun;
+    }
+    case "boolean":
+      return "true or false";
+    case "string": {
+      if (s.pattern !== undefined) return `a string matching ${s.pattern}${example}`;
+      const nonEmpty = s.minLength !== undefined && s.minLength > 0 ? "non-empty " : "";
+      const length = s.maxLength !== undefined ? ` of at most ${s.maxLength} characters` : "";
+      return `a ${nonEmpty}string${length}${example}`;
+    }
+    case "array": {
+      const bounds: string[] = [];
+      if (s.minItems !== undefined && s.minItems > 0) bounds.push(`at least ${s.minItems}`);
+      if (s.maxItems !== undefined) bounds.push(`at most ${s.maxItems}`);
+      const count = bounds.length > 0 ? ` (${bounds.join(", ")})` : "";
+      return `a list${count}, each ${describeExpected(s.items)}`;
+    }
+    case "object":
+      return s.maxProperties !== undefined ? `a mapping of at most ${s.maxProperties} keys` : "a mapping of keys";
+    default:
+      return "a valid value";
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (value !== null && typeof value === "object") return "a mapping";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+// --- meaning across keys ------------------------------------------------------------------
+
+function checkMeaning(config: ConclaveConfig): string[] {
+  const problems: string[] = [];
+  for (const [index, address] of config.listen.entries()) {
+    problems.push(...checkMultiaddr(`listen.${index}`, address, true));
+  }
+  for (const [index, address] of config.peers.entries()) {
+    problems.push(...checkMultiaddr(`peers.${index}`, address, false));
+  }
+
+  const vip = config.vip;
+  if (vip.mode !== "none") {
+    if (vip.address === undefined) {
+      problems.push(`"vip.address" is required when "vip.mode" is "${vip.mode}"`);
+    } else if (!isIPv4(vip.address) && !isIPv6(vip.address)) {
+      problems.push(
+        `"vip.address" must be an IPv4 or IPv6 address, e.g. "10.0.0.100" (got ${describeValue(vip.address)})`,
+      );
+    } else if (vip.mode === "loopback" && !(isIPv4(vip.address) && vip.address.startsWith("127."))) {
+      problems.push(`"vip.address" must be in 127.0.0.0/8 when "vip.mode" is "loopback" (got "${vip.address}")`);
+    }
+    if (vip.address !== undefined && vip.prefix !== undefined && isIPv4(vip.address) && vip.prefix > 32) {
+      problems.push(`"vip.prefix" must be an integer from 0 to 32 for an IPv4 address (got ${vip.prefix})`);
+    }
+  }
+  if (vip.mode === "interface" && config.interface === undefined) {
+    problems.push(`"interface" is required when "vip.mode" is "interface": the VIP is added to it`);
+  }
+
+  for (const kind of ["cpu", "memory", "disk"] as const) {
+    const { warningPercent, criticalPercent } = config.health[kind];
+    if (warningPercent >= criticalPercent) {
+      problems.push(
+        `"health.${kind}.warningPercent" (${warningPercent}) must be below "health.${kind}.criticalPercent" (${criticalPercent})`,
+      );
+    }
+  }
+
+  try {
+    new URL(config.bmc.redfishUrl);
+  } catch {
+    problems.push(`"bmc.redfishUrl" must be a URL such as "https://127.0.0.1" (got "${config.bmc.redfishUrl}")`);
+  }
+  return problems;
+}
+
+function checkMultiaddr(keyPath: string, text: string, listening: boolean): string[] {
+  let protocols: string[];
+  try {
+    protocols = multiaddr(text)
+      .getComponents()
+      .map((component) => component.name);
+  } catch {
+    return [`"${keyPath}" must be a multiaddr such as "/ip4/10.0.0.2/tcp/7420" (got ${describeValue(text)})`];
+  }
+  if (!protocols.includes("tcp")) {
+    return [`"${keyPath}" must be a TCP multiaddr such as "/ip4/10.0.0.2/tcp/7420" (got "${text}")`];
+  }
+  if (listening && protocols.includes("p2p")) {
+    return [`"${keyPath}" must not name a peer id: a listen address is this node's own (got "${text}")`];
+  }
+  return [];
+}
+
+function collectWarnings(config: ConclaveConfig): string[] {
+  const warnings: string[] = [];
+  if (config.maxVoters % 2 === 0) {
+    warnings.push(
+      `maxVoters is ${config.maxVoters}: an even number of voters tolerates no more failures than ${config.maxVoters - 1} and needs a larger quorum`,
+    );
+  }
+  if (config.bootstrapExpect === 2) {
+    warnings.push(
+      "bootstrapExpect is 2: a two-node group cannot fail over safely; add a witness (role: witness) as a third vote",
+    );
+  }
+  if (!config.bmc.verifyTls) warnings.push("bmc.verifyTls is off: the local BMC's certificate is not checked");
+  return warnings;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,66 @@
+// Renders the config schema as the Markdown reference table of the README: key, type, default, description.
+import type { TSchema } from "typebox";
+import { describeExpected } from "./load-config.ts";
+import { ConfigSchema } from "./schema.ts";
+
+interface ReferenceSchema {
+  type?: string;
+  properties?: Record<string, TSchema>;
+  additionalProperties?: boolean | TSchema;
+  required?: string[];
+  default?: unknown;
+  description?: string;
+}
+
+export interface ConfigReferenceRow {
+  readonly key: string;
+  readonly type: string;
+  /** Rendered default; `required` for keys without one, `—` for optional keys without one. */
+  readonly defaultValue: string;
+  readonly description: string;
+}
+
+/** One row per leaf key, in schema order. Objects contribute their children, not a row of their own. */
+export function configReferenceRows(schema: TSchema = ConfigSchema): ConfigReferenceRow[] {
+  const rows: ConfigReferenceRow[] = [];
+  walk(schema as ReferenceSchema, "", rows);
+  return rows;
+}
+
+function walk(schema: ReferenceSchema, path: string, rows: ConfigReferenceRow[]): void {
+  for (const [key, childSchema] of Object.entries(schema.properties ?? {})) {
+    const child = childSchema as ReferenceSchema;
+    const keyPath = path === "" ? key : `${path}.${key}`;
+    if (child.type === "object" && child.properties !== undefined) {
+      walk(child, keyPath, rows);
+      if (typeof child.additionalProperties === "object") {
+        rows.push({
+          key: `${keyPath}.*`,
+          type: describeExpected(child.additionalProperties),
+          defaultValue: "—",
+          description: child.description ?? "",
+        });
+      }
+      continue;
+    }
+    const required = (schema.required ?? []).includes(key) && child.default === undefined;
+    rows.push({
+      key: keyPath,
+      type: describeExpected(childSchema),
+      defaultValue: child.default !== undefined ? `\`${JSON.stringify(child.default)}\`` : required ? "required" : "—",
+      description: child.description ?? "",
+    });
+  }
+}
+
+/** The Markdown table for the README's configuration reference. */
+export function generateConfigReference(schema: TSchema = ConfigSchema): string {
+  const escapeCell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  const lines = ["| key | type | default | description |", "| --- | --- | --- | --- |"];
+  for (const row of configReferenceRows(schema)) {
+    lines.push(
+      `| \`${row.key}\` | ${escapeCell(row.type)} | ${escapeCell(row.defaultValue)} | ${escapeCell(row.description)} |`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

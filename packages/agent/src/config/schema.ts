@@ -1,0 +1,194 @@
+// The config file's schema: the one place where keys, types, bounds, defaults and their
+// descriptions live. Validation, the TypeScript type and the README's reference table all come from it.
+import Type from "typebox";
+import { describeTimingProfile, TIMING_PROFILES } from "./timing.ts";
+
+/** Where `conclaved` looks for its config when it is given none. */
+export const DEFAULT_CONFIG_FILE = "/etc/conclave/conclave.yaml";
+/** The port agents listen on and dial by default (TCP, libp2p). */
+export const DEFAULT_P2P_PORT = 7420;
+
+const Percent = (description: string, defaultPercent: number) =>
+  Type.Integer({ minimum: 1, maximum: 100, default: defaultPercent, description });
+
+const Thresholds = (what: string, warningPercent: number, criticalPercent: number) =>
+  Type.Object(
+    {
+      warningPercent: Percent(`${what} usage (percent) at which the node reports a warning`, warningPercent),
+      criticalPercent: Percent(`${what} usage (percent) at which the node reports critical health`, criticalPercent),
+    },
+    { additionalProperties: false, default: {} },
+  );
+
+const Multiaddr = (description: string) =>
+  Type.String({ minLength: 1, description, examples: [`/ip4/10.0.0.2/tcp/${DEFAULT_P2P_PORT}`] });
+
+export const ConfigSchema = Type.Object(
+  {
+    clusterName: Type.String({
+      pattern: "^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$",
+      expected: 'a name of lower-case letters, digits and inner hyphens, at most 32 characters, e.g. "rack-a"',
+      description:
+        "Name of the cluster, the same on every node: lower-case letters, digits and inner hyphens, at most 32 characters. It names the mDNS service.",
+      examples: ["rack-a"],
+    }),
+    listen: Type.Array(Multiaddr("A multiaddr to listen on for other agents (TCP)."), {
+      minItems: 1,
+      maxItems: 8,
+      default: [`/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`],
+      description: "Multiaddrs the agent listens on for other agents.",
+    }),
+    interface: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 15,
+        description: "Network interface of the cluster network: where the VIP is added in `interface` mode.",
+        examples: ["eth0"],
+      }),
+    ),
+    vip: Type.Object(
+      {
+        mode: Type.Enum(["interface", "loopback", "none"], {
+          default: "none",
+          description:
+            "`interface`: the PoC adds the VIP to `interface` and announces it (needs root). `loopback`: the PoC binds its Redfish listener to an address in 127.0.0.0/8 (no root; for demos and tests). `none`: no VIP.",
+        }),
+        address: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: "The floating address the PoC holds (IPv4 or IPv6). Required unless `vip.mode` is `none`.",
+            examples: ["10.0.0.100"],
+          }),
+        ),
+        prefix: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 128,
+            description: "Prefix length of the VIP on the interface. Default: 24 for IPv4, 64 for IPv6.",
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {}, description: "The floating address that follows the PoC." },
+    ),
+    peers: Type.Array(
+      Multiaddr("A peer to dial: a multiaddr, with or without `/p2p/<peer id>` (ids differ per node)."),
+      {
+        maxItems: 64,
+        default: [],
+        description:
+          "Static peers dialled at start and re-dialled with back-off, for networks where mDNS does not reach. May include this node's own address: it is skipped.",
+      },
+    ),
+    mdns: Type.Boolean({ default: true, description: "Find other agents on the local link with mDNS." }),
+    timing: Type.Enum(["lan", "fast"], {
+      default: "lan",
+      description: `Raft timing profile. ${TIMING_PROFILES.map((profile) => `\`${profile}\`: ${describeTimingProfile(profile)}.`).join(" ")} \`fast\` suits a quiet dedicated network.`,
+    }),
+    secretFile: Type.String({
+      minLength: 1,
+      default: "/etc/conclave/cluster.key",
+      description:
+        "The cluster secret (libp2p pre-shared key), the same file on every node, mode 0600. `conclave init` writes one.",
+    }),
+    stateDir: Type.String({
+      minLength: 1,
+      default: "/var/lib/conclave",
+      description: "Where the node key and the Raft log live. Keep it on persistent storage.",
+    }),
+    bmc: Type.Object(
+      {
+        redfishUrl: Type.String({
+          pattern: "^https?://",
+          expected: 'an http or https URL, e.g. "https://127.0.0.1"',
+          default: "https://127.0.0.1",
+          description: "Base URL of this node's own BMC Redfish service (bmcweb on localhost).",
+        }),
+        credentialsFile: Type.String({
+          minLength: 1,
+          default: "/etc/conclave/bmc-credentials",
+          description: "File holding this BMC's Redfish username and password, mode 0600. Never shared between nodes.",
+        }),
+        verifyTls: Type.Boolean({
+          default: true,
+          description: "Verify the local BMC's TLS certificate. bmcweb's self-signed certificate needs `false`.",
+        }),
+        connectTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          default: 2_000,
+          description: "Time allowed to connect to the local BMC.",
+        }),
+        requestTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 600_000,
+          default: 10_000,
+          description: "Time allowed for one request to the local BMC.",
+        }),
+      },
+      { additionalProperties: false, default: {}, description: "This node's own BMC." },
+    ),
+    role: Type.Enum(["voter", "witness"], {
+      default: "voter",
+      description: "`voter`: may become PoC. `witness`: votes, never leads (the third vote of a two-BMC group).",
+    }),
+    priority: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 50,
+      description: "Preference for PoC among healthy nodes: higher wins. 0 means only when nobody else can.",
+    }),
+    labels: Type.Object(
+      {
+        slot: Type.Optional(Type.String({ maxLength: 64, description: "Slot of this BMC in its chassis." })),
+        chassis: Type.Optional(Type.String({ maxLength: 64, description: "Chassis this BMC belongs to." })),
+      },
+      {
+        additionalProperties: Type.String({ maxLength: 256 }),
+        maxProperties: 32,
+        default: {},
+        description: "Labels shown in status and used by operators; any other key is a free-form label.",
+      },
+    ),
+    bootstrapExpect: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 3,
+      description:
+        "How many nodes must have found each other before the first cluster is formed. Set it the same on every node; a node that already has state never bootstraps again.",
+    }),
+    maxVoters: Type.Integer({
+      minimum: 1,
+      maximum: 15,
+      default: 5,
+      description: "At most this many voters; further members stay learners. Odd numbers are recommended.",
+    }),
+    cleanupDeadMembers: Type.Boolean({
+      default: false,
+      description: "Remove a dead member automatically (never below a safe quorum). Otherwise it is only reported.",
+    }),
+    health: Type.Object(
+      {
+        cpu: Thresholds("CPU", 90, 98),
+        memory: Thresholds("Memory", 85, 95),
+        disk: Thresholds("State-directory disk", 85, 95),
+        bmcUnreachableGraceMs: Type.Integer({
+          minimum: 0,
+          maximum: 600_000,
+          default: 10_000,
+          description: "How long the local BMC may fail to answer before the node reports critical health.",
+        }),
+      },
+      { additionalProperties: false, default: {}, description: "Health thresholds." },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The config as validated, with every default filled in. */
+export type ConclaveConfig = Type.Static<typeof ConfigSchema> & {
+  readonly labels: { readonly slot?: string; readonly chassis?: string; readonly [label: string]: string | undefined };
+};
+
+export type VipMode = ConclaveConfig["vip"]["mode"];
+export type TimingProfileName = ConclaveConfig["timing"];
+export type NodeRole = ConclaveConfig["role"];

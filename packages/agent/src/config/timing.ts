@@ -1,0 +1,85 @@
+// Timing profiles, resolved into the Raft core's tick settings in one place.
+
+export type TimingProfile = "lan" | "fast";
+
+export interface RaftTiming {
+  readonly profile: TimingProfile;
+  /** Real time between two calls of `RaftNode.tick()`. */
+  readonly tickMs: number;
+  readonly heartbeatTicks: number;
+  /** Base election timeout T: each election waits a random time in [T, 2T) ticks. */
+  readonly electionTicks: number;
+  /** How long a leader's lease lasts after a quorum acknowledged it (leader's ticks). */
+  readonly leaseTicks: number;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMinMs: number;
+  /** Exclusive upper bound of the randomized election timeout. */
+  readonly electionTimeoutMaxMs: number;
+  readonly leaseMs: number;
+  /**
+   * Real time by which the lease ends before any follower can vote again, in the worst case
+   * of tick phase (see `resolveTiming`). The daemon must treat a tick that arrives later than
+   * this behind schedule as the loss of the lease: a stalled leader's ticks stretch its lease.
+   */
+  readonly leaseSafetyMarginMs: number;
+}
+
+/**
+ * `lan`: ticks of 50 ms so that a 100 ms heartbeat is 2 ticks and the minimum election timeout
+ * 500 ms is 10 ticks. `fast` halves the tick, and with it every duration.
+ */
+const TICK_MS: Readonly<Record<TimingProfile, number>> = Object.freeze({ lan: 50, fast: 25 });
+const HEARTBEAT_TICKS = 2;
+const ELECTION_TICKS = 10;
+/**
+ * Ticks of the election timeout kept free of the lease for clock drift and a late leader timer:
+ * 20% of the minimum election timeout (100 ms on `lan`).
+ */
+const DRIFT_MARGIN_TICKS = Math.ceil(ELECTION_TICKS / 5);
+/** A follower's first tick after it heard the leader may come at once: it can lose one tick of its timeout. */
+const TICK_PHASE_TICKS = 1;
+
+export const TIMING_PROFILES: readonly TimingProfile[] = Object.freeze(["lan", "fast"]);
+
+/**
+ * The lease arithmetic. A follower that hears the leader at real time t refuses to vote until it
+ * has counted `electionTicks` ticks of its own; its first tick may fall just after t, so that is
+ * at least (electionTicks - 1) x tickMs after t. The leader stamps each message with its tick at
+ * send time s <= t and holds the lease until `leaseTicks` more of its own ticks have passed:
+ * at most leaseTicks x tickMs after s. So no new leader can exist before the lease ends as long as
+ *
+ *   leaseTicks x tickMs  <  (electionTicks - 1) x tickMs,
+ *
+ * and the difference is what absorbs clock drift between the two nodes (crystals: ~100 ppm, so
+ * well under a millisecond here) and the leader's tick timer running late (event-loop stalls,
+ * GC). We keep `DRIFT_MARGIN_TICKS` of it: lease = 10 - 1 - 2 = 7 ticks, 350 ms on `lan`, which
+ * still spans three heartbeat rounds, so one lost heartbeat does not drop the VIP.
+ */
+export function resolveTiming(profile: TimingProfile): RaftTiming {
+  const tickMs = TICK_MS[profile];
+  if (tickMs === undefined) throw new RangeError(`unknown timing profile ${JSON.stringify(profile)}`);
+  const electionTicks = ELECTION_TICKS;
+  const leaseTicks = electionTicks - TICK_PHASE_TICKS - DRIFT_MARGIN_TICKS;
+  const leaseSafetyMarginMs = (electionTicks - TICK_PHASE_TICKS - leaseTicks) * tickMs;
+  if (leaseTicks <= HEARTBEAT_TICKS || leaseSafetyMarginMs <= 0) {
+    throw new RangeError("timing: the lease must outlast a heartbeat and end before the shortest election timeout");
+  }
+  return Object.freeze({
+    profile,
+    tickMs,
+    heartbeatTicks: HEARTBEAT_TICKS,
+    electionTicks,
+    leaseTicks,
+    heartbeatIntervalMs: HEARTBEAT_TICKS * tickMs,
+    electionTimeoutMinMs: electionTicks * tickMs,
+    electionTimeoutMaxMs: 2 * electionTicks * tickMs,
+    leaseMs: leaseTicks * tickMs,
+    leaseSafetyMarginMs,
+  });
+}
+
+/** One line per profile, for the config reference. */
+export function describeTimingProfile(profile: TimingProfile): string {
+  const timing = resolveTiming(profile);
+  return `${timing.heartbeatIntervalMs} ms heartbeat, election timeout in [${timing.electionTimeoutMinMs}, ${timing.electionTimeoutMaxMs}) ms, ${timing.leaseMs} ms leader lease`;
+}

@@ -1,0 +1,66 @@
+// The public surface of @conclave/agent: config, node identity and trust, the libp2p host.
+
+export { type LoadedConfig, loadConfig, type ParseConfigOptions, parseConfig } from "./config/load-config.ts";
+export { type ConfigReferenceRow, configReferenceRows, generateConfigReference } from "./config/reference.ts";
+export {
+  type ConclaveConfig,
+  ConfigSchema,
+  DEFAULT_CONFIG_FILE,
+  DEFAULT_P2P_PORT,
+  type NodeRole,
+  type TimingProfileName,
+  type VipMode,
+} from "./config/schema.ts";
+export { type RaftTiming, resolveTiming, TIMING_PROFILES, type TimingProfile } from "./config/timing.ts";
+export * from "./errors.ts";
+export {
+  type ClusterSecret,
+  generateClusterSecret,
+  parseClusterSecret,
+  readClusterSecret,
+} from "./identity/cluster-secret.ts";
+export {
+  CLUSTER_SECRET_FILE_NAME,
+  CONFIG_FILE_NAME,
+  type InitClusterOptions,
+  type InitClusterResult,
+  initCluster,
+} from "./identity/init-cluster.ts";
+export { loadOrCreateNodeKey, NODE_KEY_FILE_NAME, type NodeIdentity } from "./identity/node-key.ts";
+export { type AgentLogger, silentLogger } from "./logger.ts";
+export {
+  type ConclaveHost,
+  type ConclaveHostInit,
+  createConclaveHost,
+  MAX_CONNECTIONS,
+  mdnsServiceTag,
+} from "./p2p/host.ts";
+export { type Network, type PeerGate, RAFT_PROTOCOL, RPC_PROTOCOL } from "./p2p/network.ts";
+export {
+  RAFT_MAX_FRAME_BYTES,
+  RAFT_QUEUE_MAX_BYTES,
+  RAFT_QUEUE_MAX_MESSAGES,
+  type RaftPeerStats,
+  type RaftTransport,
+  type RaftTransportComponents,
+  type RaftTransportInit,
+  type RaftTransportStats,
+  raftTransport,
+} from "./p2p/raft-transport.ts";
+export {
+  RPC_DEFAULT_TIMEOUT_MS,
+  RPC_MAX_FRAME_BYTES,
+  type RpcCallOptions,
+  type RpcComponents,
+  type RpcContext,
+  type RpcHandler,
+  type RpcInit,
+  type RpcService,
+  rpcService,
+} from "./p2p/rpc.ts";
+export {
+  type StaticPeerDialer,
+  type StaticPeerDialerInit,
+  type StaticPeerState,
+  staticPeerDialer,
+} from "./p2p/static-peers.ts";

@@ -1,0 +1,164 @@
+// The agent's libp2p host: TCP, a private network (pnet pre-shared key) under Noise and Yamux,
+// mDNS and static peers for discovery, identify and ping, and the two Conclave protocols.
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import type { Libp2p, PeerId, PeerInfo, PrivateKey } from "@libp2p/interface";
+import { mdns } from "@libp2p/mdns";
+import { ping } from "@libp2p/ping";
+import { preSharedKey } from "@libp2p/pnet";
+import { tcp } from "@libp2p/tcp";
+import type { Multiaddr } from "@multiformats/multiaddr";
+import { createLibp2p } from "libp2p";
+import { type AgentLogger, silentLogger } from "../logger.ts";
+import type { PeerGate } from "./network.ts";
+import { type RaftTransport, type RaftTransportInit, raftTransport } from "./raft-transport.ts";
+import { type RpcInit, type RpcService, rpcService } from "./rpc.ts";
+import { type StaticPeerDialer, type StaticPeerDialerInit, staticPeerDialer } from "./static-peers.ts";
+
+/**
+ * Connection limits. A group is at most ~32 BMCs, so a node needs about 31 connections, twice that
+ * when two nodes dial each other at once; the rest is headroom for joiners and reconnects.
+ */
+export const MAX_CONNECTIONS = 96;
+/** Hard limit at the socket level, above MAX_CONNECTIONS so that libp2p prunes before TCP refuses. */
+export const MAX_TCP_CONNECTIONS = 128;
+/** Inbound connections still in pnet/Noise/Yamux negotiation at once: a node without the secret stalls here. */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 8;
+/** New inbound connections per second accepted from one address. */
+export const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 10;
+export const MAX_PARALLEL_DIALS = 16;
+export const MAX_DIAL_QUEUE_LENGTH = 64;
+export const DIAL_TIMEOUT_MS = 5_000;
+/** pnet nonce exchange, Noise handshake and Yamux negotiation of an inbound connection. */
+export const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
+/** pnet's nonce exchange: both ends send 24 bytes at once, so a second is generous even on a busy BMC. */
+export const PNET_HANDSHAKE_TIMEOUT_MS = 1_000;
+export const MDNS_QUERY_INTERVAL_MS = 10_000;
+
+export interface ConclaveHostInit {
+  readonly privateKey: PrivateKey;
+  /** Swarm key bytes, as `readClusterSecret(file).psk` returns them. */
+  readonly clusterSecret: Uint8Array;
+  readonly clusterName: string;
+  readonly listen: readonly string[];
+  readonly staticPeers?: readonly string[];
+  readonly mdns?: boolean;
+  /** Consulted for every inbound stream on the Conclave protocols; others are reset. */
+  readonly isPeerAllowed: PeerGate;
+  readonly onRaftMessage: RaftTransportInit["onMessage"];
+  readonly raft?: Omit<RaftTransportInit, "onMessage">;
+  readonly rpc?: RpcInit;
+  readonly staticPeerDialing?: Omit<StaticPeerDialerInit, "addresses">;
+  readonly logger?: AgentLogger;
+}
+
+export interface ConclaveHost {
+  readonly peerId: PeerId;
+  /** The peer id as a string: the Raft node id. */
+  readonly nodeId: string;
+  readonly raft: RaftTransport;
+  readonly rpc: RpcService;
+  readonly staticPeers: StaticPeerDialer;
+  /** The libp2p node, for events (`peer:connect`, `peer:disconnect`, `peer:identify`) and diagnostics. */
+  readonly libp2p: Libp2p;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Addresses this host listens on, with its peer id (after start; port 0 is resolved). */
+  getMultiaddrs(): Multiaddr[];
+  /** Peers with at least one open connection. */
+  connectedPeers(): string[];
+}
+
+/** The mDNS service name: one per cluster, so unrelated clusters on a link do not even try each other. */
+export function mdnsServiceTag(clusterName: string): string {
+  return `_conclave-${clusterName}._udp.local`;
+}
+
+/** Builds the host, not started: call `start()`. */
+export async function createConclaveHost(init: ConclaveHostInit): Promise<ConclaveHost> {
+  const logger = init.logger ?? silentLogger;
+  const libp2p = await createLibp2p({
+    start: false,
+    privateKey: init.privateKey,
+    nodeInfo: { userAgent: "conclave" },
+    addresses: { listen: [...init.listen] },
+    transports: [tcp({ maxConnections: MAX_TCP_CONNECTIONS })],
+    connectionProtector: preSharedKey({ psk: init.clusterSecret, timeout: PNET_HANDSHAKE_TIMEOUT_MS }),
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery:
+      init.mdns === true
+        ? [mdns({ serviceTag: mdnsServiceTag(init.clusterName), interval: MDNS_QUERY_INTERVAL_MS })]
+        : [],
+    connectionManager: {
+      maxConnections: MAX_CONNECTIONS,
+      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST,
+      maxParallelDials: MAX_PARALLEL_DIALS,
+      maxDialQueueLength: MAX_DIAL_QUEUE_LENGTH,
+      dialTimeout: DIAL_TIMEOUT_MS,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+    },
+  });
+
+  const network = libp2p;
+  const raft = raftTransport({ ...init.raft, onMessage: init.onRaftMessage })({
+    network,
+    isPeerAllowed: init.isPeerAllowed,
+    logger,
+  });
+  const rpc = rpcService(init.rpc)({ network, isPeerAllowed: init.isPeerAllowed, logger });
+  const staticPeers = staticPeerDialer({ ...init.staticPeerDialing, addresses: init.staticPeers ?? [] })({
+    network,
+    logger,
+  });
+
+  // mDNS only fills the peer store; connecting is ours to do.
+  const onDiscovery = (event: CustomEvent<PeerInfo>) => {
+    const peer = event.detail.id;
+    if (libp2p.getConnections(peer).length > 0 || libp2p.getConnections().length >= MAX_CONNECTIONS) return;
+    libp2p.dial(peer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err: unknown) => {
+      logger.debug({ peer: peer.toString(), err }, "cannot dial a peer found by mDNS");
+    });
+  };
+
+  let started = false;
+  return {
+    peerId: libp2p.peerId,
+    nodeId: libp2p.peerId.toString(),
+    raft,
+    rpc,
+    staticPeers,
+    libp2p,
+    async start() {
+      if (started) return;
+      await libp2p.start();
+      await raft.start();
+      await rpc.start();
+      libp2p.addEventListener("peer:discovery", onDiscovery);
+      await staticPeers.start();
+      started = true;
+      logger.info(
+        { nodeId: libp2p.peerId.toString(), listen: libp2p.getMultiaddrs().map(String) },
+        "libp2p host started",
+      );
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      libp2p.removeEventListener("peer:discovery", onDiscovery);
+      await staticPeers.stop();
+      await rpc.stop();
+      await raft.stop();
+      await libp2p.stop();
+      logger.info({ nodeId: libp2p.peerId.toString() }, "libp2p host stopped");
+    },
+    getMultiaddrs: () => libp2p.getMultiaddrs(),
+    connectedPeers: () => [...new Set(libp2p.getConnections().map((connection) => connection.remotePeer.toString()))],
+  };
+}
