@@ -134,7 +134,11 @@ export class RaftNode {
     this.raft.readIndex(requestId);
   }
 
-  /** Starts an election now (ignored when this node may not lead). */
+  /**
+   * Starts an election now. Ignored when this node may not lead, and (with CheckQuorum)
+   * within an election timeout of hearing from a leader: its own vote would break that
+   * leader's lease. Use transferLeadership() to move a live leader.
+   */
   campaign(): void {
     this.assertNotInFlight("campaign");
     this.raft.campaign(false);

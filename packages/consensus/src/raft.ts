@@ -149,7 +149,8 @@ export class Raft {
    * while this is true.
    */
   hasLease(): boolean {
-    return this.role === "leader" && !this.timeoutNowSent && this.leaseExpiry() > this.now;
+    // Without CheckQuorum followers vote whenever asked, so no lease can be promised.
+    return this.config.checkQuorum && this.role === "leader" && !this.timeoutNowSent && this.leaseExpiry() > this.now;
   }
 
   /** The tick at which the lease ends (meaningful on a leader). */
@@ -225,9 +226,11 @@ export class Raft {
     this.leaderId = this.id;
     this.lastLeaderContact = this.now;
     for (const progress of this.progress.values()) progress.recentActive = true;
-    // No membership change until everything from earlier terms is applied (see conf-change.ts).
-    this.pendingConfIndex = this.log.lastIndex();
-    this.appendEntries([{ type: EntryType.Normal, data: new Uint8Array(0) }]);
+    const [noop] = this.appendEntries([{ type: EntryType.Normal, data: new Uint8Array(0) }]);
+    // No membership change until this term's no-op (and so everything before it) is
+    // applied: a fresh leader whose log was all applied must still commit in its own term
+    // first (see conf-change.ts).
+    this.pendingConfIndex = (noop as Entry).index;
     this.logger.info({ id: this.id, term: this.term }, "became leader");
   }
 
@@ -300,6 +303,15 @@ export class Raft {
       return;
     }
     if (this.role === "leader") return;
+    if (!transfer && this.config.checkQuorum && this.now - this.lastLeaderContact < this.config.electionTicks) {
+      // Voting for itself now would break the lease this node just helped a leader hold,
+      // exactly like voting for another candidate (an election timer never fires this early).
+      this.logger.warn(
+        { id: this.id },
+        "a leader was heard from recently; not campaigning (transfer leadership instead)",
+      );
+      return;
+    }
     if (this.hasUnappliedConfChanges()) {
       // Campaigning on a stale configuration could count the wrong voters.
       this.logger.warn({ id: this.id }, "cannot campaign while committed membership changes are unapplied");
@@ -583,13 +595,14 @@ export class Raft {
       });
     };
 
+    if (metadata.index <= this.log.committed) {
+      // Already have everything it holds, perhaps committed through appends while the
+      // transfer was under way: installing it now would move the commit index back.
+      this.incomingSnapshot = undefined;
+      respond(chunk.totalBytes, false);
+      return;
+    }
     if (chunk.offset === 0) {
-      if (metadata.index <= this.log.committed) {
-        // Already have everything it holds.
-        this.incomingSnapshot = undefined;
-        respond(chunk.totalBytes, false);
-        return;
-      }
       if (this.log.matchTerm(metadata.index, metadata.term) && !this.log.pendingSnapshot()) {
         // The log already holds the snapshot's last entry: fast-forward the commit instead.
         this.log.commitTo(metadata.index);

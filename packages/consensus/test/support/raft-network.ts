@@ -172,8 +172,7 @@ export class RaftNetwork {
     for (const message of ready.messages) this.send(message);
     if (ready.installSnapshot) {
       const size = peer.storage.snapshotSize();
-      const data = peer.storage.readSnapshotChunk(0, size);
-      peer.state = size === 0 ? [] : (JSON.parse(decoder.decode(data)) as string[]);
+      peer.state = size === 0 ? [] : (JSON.parse(decoder.decode(peer.storage.readSnapshotChunk(0, size))) as string[]);
       peer.installedSnapshots.push(ready.installSnapshot);
     }
     for (const entry of ready.committedEntries) {
