@@ -202,6 +202,7 @@ export class FileStorage implements Storage {
           discardsLog: discardLog,
           nextIndex: log.lastIndex() + 1,
           commit,
+          sync: true,
         });
       }
       const storage = new FileStorage(fs, dir, logger, wal, log, { ...storedHardState, commit }, snapshot);
@@ -330,6 +331,7 @@ export class FileStorage implements Storage {
         discardsLog: plan.install !== undefined,
         nextIndex: plan.entries[0]?.index ?? (plan.install ? plan.install.index + 1 : this.log.lastIndex() + 1),
         commit: this.hardState.commit,
+        sync: plan.entries.length > 0 || plan.install !== undefined,
       });
     } catch (error) {
       if (error instanceof StorageFullError) {
@@ -374,6 +376,7 @@ export class FileStorage implements Storage {
         discardsLog: false,
         nextIndex: this.log.lastIndex() + 1,
         commit: this.hardState.commit,
+        sync: true,
       });
     } catch (error) {
       if (error instanceof StorageFullError) throw error;

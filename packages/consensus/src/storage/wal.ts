@@ -33,6 +33,12 @@ export interface AppendInfo {
   readonly nextIndex: number;
   /** Commit index already durable, recorded in a new segment's header. */
   readonly commit: number;
+  /**
+   * fsync before returning. False only for a batch holding nothing but a commit record:
+   * the commit index need not be durable (Raft re-learns it from the leader), so it rides
+   * along with the next synced batch instead of costing an fsync of its own.
+   */
+  readonly sync: boolean;
 }
 
 export class Wal {
@@ -42,6 +48,8 @@ export class Wal {
   private readonly segments: Segment[];
   /** Append handle of the last segment, opened lazily. */
   private handle: FileHandle | undefined;
+  /** The current segment has bytes written without an fsync (a lazy commit record). */
+  private unsynced = false;
 
   private constructor(
     fs: FileSystem,
@@ -145,9 +153,13 @@ export class Wal {
       !current ||
       (current.sizeBytes + batchBytes > this.segmentBytes && current.sizeBytes > SEGMENT_HEADER_RECORD_BYTES_MAX);
     if (roll) {
+      // A segment must be whole and durable before the next one begins: a crash may tear
+      // only the tail of the last segment.
+      if (this.unsynced && this.handle !== undefined) this.fs.fsync(this.handle);
+      this.unsynced = false;
       this.appendToNewSegment(records, batchBytes, info, current);
     } else {
-      this.appendToCurrent(current, records, batchBytes);
+      this.appendToCurrent(current, records, batchBytes, info.sync);
     }
     const last = this.segments[this.segments.length - 1]!;
     if (info.discardsLog) for (const segment of this.segments) segment.maxEntryIndex = 0;
@@ -174,10 +186,14 @@ export class Wal {
     if (this.handle === undefined) return;
     const handle = this.handle;
     this.handle = undefined;
+    if (this.unsynced) {
+      this.unsynced = false;
+      this.fs.fsync(handle);
+    }
     this.fs.close(handle);
   }
 
-  private appendToCurrent(segment: Segment, records: readonly Uint8Array[], batchBytes: number): void {
+  private appendToCurrent(segment: Segment, records: readonly Uint8Array[], batchBytes: number, sync: boolean): void {
     if (this.handle === undefined) this.handle = this.fs.openAppend(segment.path);
     const handle = this.handle;
     try {
@@ -190,7 +206,12 @@ export class Wal {
       this.fs.fsync(handle);
       throw new StorageFullError(segment.path, { cause: error });
     }
-    this.fs.fsync(handle);
+    if (sync) {
+      this.fs.fsync(handle);
+      this.unsynced = false;
+    } else {
+      this.unsynced = true;
+    }
     segment.sizeBytes += batchBytes;
   }
 
