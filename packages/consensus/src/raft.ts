@@ -84,6 +84,13 @@ export class Raft {
   leadTransferee: NodeId = NO_NODE;
   /** TimeoutNow went out this term: the lease is void until the term changes. */
   private timeoutNowSent = false;
+  /**
+   * A witness or drained node (noCampaign) refused a candidate whose log was older than its
+   * own since it last heard from a leader: it may hold committed entries no candidate has,
+   * and nobody could ever be elected. It may then campaign, and lead only until it can hand
+   * leadership to a voter that has caught up (see handleAppendResponse).
+   */
+  private refusedOlderLog = false;
   private uncommittedBytes = 0;
 
   private readonly readOnly = new ReadOnlyQueue();
@@ -139,7 +146,9 @@ export class Raft {
 
   /** Can this node stand for election? */
   private promotable(): boolean {
-    return this.membership.voters.has(this.id) && !this.noCampaign && !this.log.pendingSnapshot();
+    return (
+      this.membership.voters.has(this.id) && (!this.noCampaign || this.refusedOlderLog) && !this.log.pendingSnapshot()
+    );
   }
 
   /**
@@ -150,7 +159,14 @@ export class Raft {
    */
   hasLease(): boolean {
     // Without CheckQuorum followers vote whenever asked, so no lease can be promised.
-    return this.config.checkQuorum && this.role === "leader" && !this.timeoutNowSent && this.leaseExpiry() > this.now;
+    // A noCampaign leader only passes its log on: it never holds the lease (nor the VIP).
+    return (
+      this.config.checkQuorum &&
+      this.role === "leader" &&
+      !this.noCampaign &&
+      !this.timeoutNowSent &&
+      this.leaseExpiry() > this.now
+    );
   }
 
   /** The tick at which the lease ends (meaningful on a leader). */
@@ -225,6 +241,7 @@ export class Raft {
     this.role = "leader";
     this.leaderId = this.id;
     this.lastLeaderContact = this.now;
+    this.refusedOlderLog = false;
     for (const progress of this.progress.values()) progress.recentActive = true;
     const [noop] = this.appendEntries([{ type: EntryType.Normal, data: new Uint8Array(0) }]);
     // No membership change until this term's no-op (and so everything before it) is
@@ -457,6 +474,7 @@ export class Raft {
         this.vote = message.from;
       }
     } else {
+      if (canVote && !upToDate && this.noCampaign) this.refusedOlderLog = true;
       this.send({ type: responseType, to: message.from, reject: true });
     }
   }
@@ -518,6 +536,7 @@ export class Raft {
 
   private noteLeaderContact(from: NodeId): void {
     this.electionElapsed = 0;
+    this.refusedOlderLog = false;
     this.leaderId = from;
     this.lastLeaderContact = this.now;
   }
@@ -703,6 +722,14 @@ export class Raft {
     }
     if (message.from === this.leadTransferee && progress.match === this.log.lastIndex()) {
       this.sendTimeoutNow(message.from);
+    } else if (
+      this.noCampaign &&
+      this.leadTransferee === NO_NODE &&
+      this.membership.voters.has(message.from) &&
+      progress.match === this.log.lastIndex()
+    ) {
+      // A noCampaign leader hands over to the first voter that holds its whole log.
+      this.transferLeadership(message.from);
     }
   }
 

@@ -145,7 +145,10 @@ export class ClusterSimulator {
     return {
       beforePersist: (node, ready) => this.invariants.beforePersist(node.id, node.storage, ready),
       afterPersist: (node, ready) => this.invariants.afterPersist(node.id, node.storage, ready),
-      send: (message) => this.network.send(message),
+      send: (node, message) => {
+        this.invariants.onSend(node.id, node.storage, message);
+        this.network.send(message);
+      },
       onSnapshotRestored: (node, index, hash) => this.invariants.onSnapshotRestored(node.id, index, hash),
       onApplied: (node, entry, hash) => {
         this.invariants.onApplied(node.id, entry, hash);

@@ -71,6 +71,7 @@ export function profileForSeed(random: SeededRandom): RunProfile {
       snapshotsPerTick: pick(random, [0.01, 0.03, 0.1]),
       campaignsPerTick: pick(random, [0, 0.002, 0.01]),
       misdirectedRate: 0.05,
+      snapshotCrashRate: pick(random, [0, 0.1]),
     },
   };
 }

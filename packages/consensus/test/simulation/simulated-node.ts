@@ -30,7 +30,7 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
 export interface NodeObserver {
   beforePersist(node: SimulatedNode, ready: Ready): void;
   afterPersist(node: SimulatedNode, ready: Ready): void;
-  send(message: Message): void;
+  send(node: SimulatedNode, message: Message): void;
   onSnapshotRestored(node: SimulatedNode, index: number, hash: number): void;
   onApplied(node: SimulatedNode, entry: Entry, hash: number): void;
   onReadState(node: SimulatedNode, readState: ReadState): void;
@@ -183,7 +183,7 @@ export class SimulatedNode {
       return;
     }
 
-    for (const message of ready.messages) this.observer.send(message);
+    for (const message of ready.messages) this.observer.send(this, message);
     if (crashAt === "afterSend") {
       this.crash("after send");
       return;
@@ -214,8 +214,11 @@ export class SimulatedNode {
     node.advance();
   }
 
-  /** The application's snapshot, written through the storage; compacts the log behind it. */
-  takeSnapshot(paddingBytes: number, retainEntries: number): boolean {
+  /**
+   * The application's snapshot, written through the storage; compacts the log behind it.
+   * With `crashInside`, the disk (if it can) crashes part-way through writing it.
+   */
+  takeSnapshot(paddingBytes: number, retainEntries: number, crashInside = false): boolean {
     const status = this.raft.status();
     if (status.applied !== this.machine.appliedIndex) {
       throw new Error(
@@ -223,7 +226,19 @@ export class SimulatedNode {
       );
     }
     if (status.applied <= this.storage.snapshotMetadata().index) return false;
-    this.storage.createSnapshot(status.applied, status.confState, this.machine.snapshot(paddingBytes), retainEntries);
+    const data = this.machine.snapshot(paddingBytes);
+    if (crashInside && this.disk.armCrashDuringNextPersist(this.random)) {
+      try {
+        this.storage.createSnapshot(status.applied, status.confState, data, retainEntries);
+      } catch (error) {
+        if (!this.disk.isSimulatedCrash(error)) throw error;
+        this.crash("while writing a snapshot");
+        return false;
+      }
+      this.disk.disarm();
+      return true;
+    }
+    this.storage.createSnapshot(status.applied, status.confState, data, retainEntries);
     return true;
   }
 }

@@ -7,6 +7,7 @@ import { runSeed } from "./random-run.ts";
 import type { SimulatedNode } from "./simulated-node.ts";
 import { encodeProposal } from "./tiny-state-machine.ts";
 
+const WITNESS = SHAPES[0]!;
 const THREE = SHAPES[1]!;
 const FIVE = SHAPES[2]!;
 /** Generous bounds in ticks (electionTicks is 10). */
@@ -162,6 +163,33 @@ describe("snapshot install to a new learner", () => {
       "j4 promoted to voter",
     );
     simulator.awaitConvergence(CATCH_UP_LIMIT_TICKS, "after the promotion");
+  });
+});
+
+describe("a witness that holds the newest committed entries", () => {
+  it("does not block failover: it leads just long enough to hand over to a voter that can lead", () => {
+    const simulator = new ClusterSimulator({ seed: 16, shape: WITNESS });
+    const leader = electLeader(simulator, "n1");
+    proposeMany(simulator, leader, 3);
+    simulator.awaitConvergence(CATCH_UP_LIMIT_TICKS, "before the fault");
+    // n2 stops hearing from n1: the next entries commit on n1 and the witness alone.
+    simulator.network.cutOneWay("n1", "n2");
+    proposeMany(simulator, leader, 3);
+    const witness = simulator.node("w3");
+    expect(witness.status().commit).toBeGreaterThan(simulator.node("n2").status().lastIndex);
+    leader.crash("test");
+    simulator.network.healPartitions();
+    // n2 alone cannot win (the witness refuses a log that lacks committed entries);
+    // the witness must step in, catch n2 up and hand leadership over.
+    const n2 = simulator.node("n2");
+    const committedBefore = witness.status().commit;
+    simulator.runUntil(() => n2.status().role === "leader", 20 * ELECTION_LIMIT_TICKS, "n2 takes over");
+    simulator.runUntil(
+      () => n2.status().hasLease && n2.status().commit > committedBefore,
+      CATCH_UP_LIMIT_TICKS,
+      "n2 holds the lease and commits in its own term",
+    );
+    expect(witness.status().role).toBe("follower");
   });
 });
 

@@ -28,6 +28,8 @@ export interface WorkloadRates {
   membershipChangesPerTick: number;
   snapshotsPerTick: number;
   campaignsPerTick: number;
+  /** Fraction of snapshots during which the disk crashes (file storage only). */
+  snapshotCrashRate: number;
   /** Fraction of operations sent to a random node instead of the leader (they must be refused). */
   misdirectedRate: number;
 }
@@ -197,7 +199,7 @@ export class Workload {
     const paddingBytes = 1500 + this.random.nextInt(3000);
     const retainEntries = this.random.nextInt(8);
     this.simulator.guard(() => {
-      if (node.takeSnapshot(paddingBytes, retainEntries)) {
+      if (node.takeSnapshot(paddingBytes, retainEntries, this.chance(this.rates.snapshotCrashRate))) {
         this.stats.snapshots++;
         this.simulator.trace.note(`${node.id}: snapshot at ${node.machine.appliedIndex} retain ${retainEntries}`);
       }
