@@ -24,6 +24,8 @@ export class Progress {
   snapshotOffset = 0;
   snapshotChunkInFlight = false;
   snapshotSentTick = 0;
+  /** The highest commit index sent to this follower in an append. */
+  sentCommit = 0;
 
   constructor(next: number, isLearner: boolean) {
     this.next = next;

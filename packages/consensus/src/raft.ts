@@ -698,7 +698,6 @@ export class Raft {
       return;
     }
     const probeAtMatch = progress.state === "probe" && progress.match === message.index;
-    const wasPaused = progress.isPaused(this.config.maxInflightMessages);
     if (!progress.maybeUpdate(message.index) && !probeAtMatch) return;
     switch (progress.state) {
       case "probe":
@@ -714,9 +713,9 @@ export class Raft {
     if (this.maybeCommit()) {
       this.broadcastAppend();
     } else {
-      // A paused follower missed the appends that carried the latest commit index: send
-      // one even if empty, so it does not wait for the next heartbeat to learn it.
-      if (wasPaused) this.sendAppend(message.from, progress, true);
+      // A follower that was paused missed the appends that carried the latest commit
+      // index: send one even if empty, so it does not wait for the next heartbeat.
+      if (progress.sentCommit < this.log.committed) this.sendAppend(message.from, progress, true);
       // Send what else is waiting, as far as flow control allows.
       while (this.sendAppend(message.from, progress, false)) {}
     }
@@ -831,6 +830,7 @@ export class Raft {
       commit: this.log.committed,
       leaseTick: this.now,
     });
+    progress.sentCommit = Math.max(progress.sentCommit, this.log.committed);
     if (entries.length > 0) {
       const last = (entries[entries.length - 1] as Entry).index;
       if (progress.state === "replicate") {

@@ -73,7 +73,10 @@ export interface NetworkOptions {
 /** Something the network did, for the scenario transcript. */
 export type NetworkEvent =
   | { readonly kind: "send"; readonly message: Message; readonly dropped: boolean }
-  | { readonly kind: "ready"; readonly id: NodeId; readonly ready: Ready };
+  /** A Ready was persisted; its messages follow as "send" events. */
+  | { readonly kind: "ready"; readonly id: NodeId; readonly ready: Ready }
+  /** A Ready's committed entries and read states reached the application (advance() follows). */
+  | { readonly kind: "applied"; readonly id: NodeId; readonly ready: Ready };
 
 export class RaftNetwork {
   readonly peers = new Map<NodeId, Peer>();
@@ -181,6 +184,7 @@ export class RaftNetwork {
     }
     peer.readStates.push(...ready.readStates);
     peer.readies.push(ready);
+    this.onEvent?.({ kind: "applied", id, ready });
     peer.node.advance();
     return ready;
   }
