@@ -41,6 +41,12 @@ export interface RunReport {
   readonly readsServed: number;
   readonly proposalsApplied: number;
   readonly crashes: number;
+  readonly restarts: number;
+  readonly partitions: number;
+  readonly transfers: number;
+  readonly membershipChanges: number;
+  readonly snapshotsTaken: number;
+  readonly messagesDelivered: number;
   readonly disk: string;
 }
 
@@ -158,6 +164,12 @@ export function runSeed(seed: number, options: RunOptions = {}): RunReport {
     readsServed: stats.readsServed,
     proposalsApplied: simulator.invariants.appliedProposals.size,
     crashes: faults.stats.crashes,
+    restarts: faults.stats.restarts,
+    partitions: faults.stats.partitions,
+    transfers: workload.stats.transfers,
+    membershipChanges: workload.stats.membershipChanges,
+    snapshotsTaken: workload.stats.snapshots,
+    messagesDelivered: simulator.network.stats.delivered,
     disk: profile.disk,
   };
 }

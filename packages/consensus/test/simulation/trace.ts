@@ -2,7 +2,7 @@
 // Events are stored raw and only formatted when a failure prints them.
 import type { Message } from "../../src/types.ts";
 
-/** The named bound on remembered events. */
+/** The named bound on remembered events; SIM_TRACE_EVENTS=<n> keeps more when replaying a seed. */
 export const TRACE_EVENTS_LIMIT = Number(process.env.SIM_TRACE_EVENTS ?? 60);
 
 type TraceEvent =
