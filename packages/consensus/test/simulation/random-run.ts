@@ -78,6 +78,7 @@ export function profileForSeed(random: SeededRandom): RunProfile {
       campaignsPerTick: pick(random, [0, 0.002, 0.01]),
       misdirectedRate: 0.05,
       snapshotCrashRate: pick(random, [0, 0.1]),
+      drainsPerTick: pick(random, [0, 0, 0.01]),
     },
   };
 }

@@ -44,7 +44,8 @@ export type NodeState = "running" | "crashed" | "stopped";
 
 export class SimulatedNode {
   readonly id: NodeId;
-  readonly noCampaign: boolean;
+  /** A witness, or a drained node: votes, never campaigns. Survives restarts (the agent keeps it in its config). */
+  noCampaign: boolean;
   readonly disk: SimulatedDisk;
   private readonly template: NodeConfigTemplate;
   private readonly seed: number;
@@ -108,6 +109,12 @@ export class SimulatedNode {
     });
     this.state = "running";
     this.armedCrash = undefined;
+  }
+
+  /** Drains (or undrains) the node: it keeps voting but stops campaigning. */
+  setNoCampaign(noCampaign: boolean): void {
+    this.noCampaign = noCampaign;
+    this.node?.setNoCampaign(noCampaign);
   }
 
   /** Power cut now (between Ready batches). */

@@ -28,6 +28,8 @@ export interface WorkloadRates {
   membershipChangesPerTick: number;
   snapshotsPerTick: number;
   campaignsPerTick: number;
+  /** Probability per tick of draining a voter (or undraining a drained one). */
+  drainsPerTick: number;
   /** Fraction of snapshots during which the disk crashes (file storage only). */
   snapshotCrashRate: number;
   /** Fraction of operations sent to a random node instead of the leader (they must be refused). */
@@ -75,6 +77,7 @@ export class Workload {
     if (this.chance(rates.membershipChangesPerTick)) this.changeMembership();
     if (this.chance(rates.snapshotsPerTick)) this.snapshot();
     if (this.chance(rates.campaignsPerTick)) this.campaign();
+    if (this.chance(rates.drainsPerTick)) this.toggleDrain();
   }
 
   private chance(probability: number): boolean {
@@ -203,6 +206,19 @@ export class Workload {
         this.stats.snapshots++;
         this.simulator.trace.note(`${node.id}: snapshot at ${node.machine.appliedIndex} retain ${retainEntries}`);
       }
+      this.simulator.afterStep();
+    });
+  }
+
+  /** Drains a random node (it stops campaigning) or undrains it; the witness stays as it is. */
+  toggleDrain(): void {
+    const candidates = this.simulator.running().filter((node) => node.id !== this.simulator.witnessId);
+    const node = this.pick(candidates);
+    if (!node) return;
+    this.simulator.guard(() => {
+      node.setNoCampaign(!node.noCampaign);
+      this.simulator.trace.note(`${node.id}: ${node.noCampaign ? "drained" : "undrained"}`);
+      node.processReady();
       this.simulator.afterStep();
     });
   }
