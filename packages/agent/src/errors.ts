@@ -12,7 +12,21 @@ export type AgentErrorCode =
   | "AGENT_ERR_RPC_UNKNOWN_METHOD"
   | "AGENT_ERR_RPC_REMOTE"
   | "AGENT_ERR_RPC_UNAVAILABLE"
-  | "AGENT_ERR_NOT_STARTED";
+  | "AGENT_ERR_NOT_STARTED"
+  | "AGENT_ERR_COMMAND_FAILED"
+  | "AGENT_ERR_COMMAND_TIMEOUT"
+  | "AGENT_ERR_COMMAND_NOT_FOUND"
+  | "AGENT_ERR_VIP_PERMISSION"
+  | "AGENT_ERR_VIP_INTERFACE"
+  | "AGENT_ERR_VIP_ADDRESS_IN_USE"
+  | "AGENT_ERR_VIP_CLAIM"
+  | "AGENT_ERR_VIP_RELEASE"
+  | "AGENT_ERR_BMC_CREDENTIALS"
+  | "AGENT_ERR_BMC_REQUEST"
+  | "AGENT_ERR_BMC_UNREACHABLE"
+  | "AGENT_ERR_BMC_TIMEOUT"
+  | "AGENT_ERR_BMC_AUTH"
+  | "AGENT_ERR_BMC_RESPONSE_TOO_LARGE";
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;
@@ -124,5 +138,124 @@ export class RpcUnavailableError extends AgentError {
 export class NotStartedError extends AgentError {
   constructor(component: string) {
     super("AGENT_ERR_NOT_STARTED", `${component} is not started`);
+  }
+}
+
+// --- OS commands and the VIP (src/vip/) ---
+
+/** An external command (ip, arping, na6) exited non-zero or was killed. */
+export class CommandFailedError extends AgentError {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly exitCode: number | undefined;
+  readonly stderr: string;
+
+  constructor(command: string, args: readonly string[], exitCode: number | undefined, stderr: string) {
+    const detail = stderr.trim() === "" ? `exit code ${exitCode ?? "none"}` : stderr.trim();
+    super("AGENT_ERR_COMMAND_FAILED", `${command} ${args.join(" ")} failed: ${detail}`);
+    this.command = command;
+    this.args = Object.freeze([...args]);
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+}
+
+export class CommandTimeoutError extends AgentError {
+  constructor(command: string, args: readonly string[], timeoutMs: number) {
+    super("AGENT_ERR_COMMAND_TIMEOUT", `${command} ${args.join(" ")} did not finish within ${timeoutMs} ms`);
+  }
+}
+
+export class CommandNotFoundError extends AgentError {
+  readonly command: string;
+
+  constructor(command: string, hint: string) {
+    super("AGENT_ERR_COMMAND_NOT_FOUND", `${command} is not installed or not on PATH (${hint})`);
+    this.command = command;
+  }
+}
+
+/** `ip` was refused: the agent lacks CAP_NET_ADMIN (run it as root, or grant the capability in the unit). */
+export class VipPermissionError extends AgentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_VIP_PERMISSION", message, options);
+  }
+}
+
+/** The configured interface does not exist. */
+export class VipInterfaceError extends AgentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_VIP_INTERFACE", message, options);
+  }
+}
+
+/** Loopback mode: the VIP address and port are already bound, by another agent or a stale process. */
+export class VipAddressInUseError extends AgentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_VIP_ADDRESS_IN_USE", message, options);
+  }
+}
+
+export class VipClaimError extends AgentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_VIP_CLAIM", message, options);
+  }
+}
+
+export class VipReleaseError extends AgentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_VIP_RELEASE", message, options);
+  }
+}
+
+// --- The local BMC (src/bmc/) ---
+
+/** The BMC credentials file is missing, too open, or not `{ username, password }`. */
+export class BmcCredentialsError extends AgentError {
+  readonly file: string;
+
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_BMC_CREDENTIALS", message, options);
+    this.file = file;
+  }
+}
+
+/** The caller asked for something the client will not send (a path that is not local, a bad method). */
+export class BmcRequestError extends AgentError {
+  constructor(message: string) {
+    super("AGENT_ERR_BMC_REQUEST", message);
+  }
+}
+
+/** The local BMC could not be reached: refused, reset, connect timeout, TLS failure. */
+export class BmcUnreachableError extends AgentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_BMC_UNREACHABLE", message, options);
+  }
+}
+
+/** The local BMC accepted the connection but did not answer in time. */
+export class BmcTimeoutError extends AgentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_BMC_TIMEOUT", message, options);
+  }
+}
+
+/** The local BMC refused our credentials, by session login and by Basic auth. */
+export class BmcAuthError extends AgentError {
+  readonly statusCode: number;
+
+  constructor(message: string, statusCode: number) {
+    super("AGENT_ERR_BMC_AUTH", message);
+    this.statusCode = statusCode;
+  }
+}
+
+export class BmcResponseTooLargeError extends AgentError {
+  readonly maxBytes: number;
+
+  constructor(path: string, maxBytes: number) {
+    super("AGENT_ERR_BMC_RESPONSE_TOO_LARGE", `the local BMC's answer to ${path} exceeds ${maxBytes} bytes`);
+    this.maxBytes = maxBytes;
   }
 }

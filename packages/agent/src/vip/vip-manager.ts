@@ -1,0 +1,381 @@
+// The VIP: the floating address the PoC answers on. The daemon's loop calls claim() when this node
+// is PoC and holds the lease, release() the moment either lapses; this file only does what it is
+// told, in order, and logs every claim and release with the reason it was given.
+//
+//   interface  `ip addr add <vip>/<prefix> dev <iface>` (an existing address is fine), then
+//              announce: IPv4 gratuitous ARP (`arping -U -c 1 -I <iface> <vip>`), IPv6 unsolicited
+//              Neighbor Advertisement with the Override flag (`na6` from ipv6toolkit: neither
+//              ndisc6 nor iputils can send one, and the kernel's ndisc_notify does not announce
+//              an added address), ANNOUNCE_BURST_COUNT times ANNOUNCE_BURST_INTERVAL_MS apart,
+//              then every ANNOUNCE_REFRESH_INTERVAL_MS while held. release: `ip addr del`.
+//   loopback   the VIP is in 127.0.0.0/8, all of which Linux routes to `lo` (the local table's
+//              `local 127.0.0.0/8 dev lo`), so nothing is added: claiming binds the facade listener
+//              to the address through the given hook, releasing closes it. No root needed.
+//   none       nothing happens; claims and releases are still logged and reported in status().
+import { isIPv6 } from "node:net";
+import type { VipMode } from "../config/schema.ts";
+import {
+  AgentError,
+  CommandFailedError,
+  CommandNotFoundError,
+  VipAddressInUseError,
+  VipClaimError,
+  VipInterfaceError,
+  VipPermissionError,
+  VipReleaseError,
+} from "../errors.ts";
+import { type AgentLogger, silentLogger } from "../logger.ts";
+import { type CommandRunner, execFileRunner } from "./command-runner.ts";
+import { defaultPrefix, parseIpAddrShow, sameAddress } from "./ip-address.ts";
+
+/** Announcements right after a claim: neighbours that missed one (a busy switch, a lost frame) get the next. */
+export const ANNOUNCE_BURST_COUNT = 5;
+export const ANNOUNCE_BURST_INTERVAL_MS = 200;
+/** Re-announcement while the VIP is held, for neighbours that joined or flushed their cache since. */
+export const ANNOUNCE_REFRESH_INTERVAL_MS = 30_000;
+/** Where unsolicited Neighbor Advertisements go: all nodes on the link. */
+export const IPV6_ALL_NODES = "ff02::1";
+
+export interface AnnounceSchedule {
+  readonly burstCount: number;
+  readonly burstIntervalMs: number;
+  readonly refreshIntervalMs: number;
+}
+
+export const DEFAULT_ANNOUNCE_SCHEDULE: AnnounceSchedule = Object.freeze({
+  burstCount: ANNOUNCE_BURST_COUNT,
+  burstIntervalMs: ANNOUNCE_BURST_INTERVAL_MS,
+  refreshIntervalMs: ANNOUNCE_REFRESH_INTERVAL_MS,
+});
+
+/**
+ * Loopback mode: starts and stops the facade listener on the VIP address. `bind` rejects with the
+ * listen error (EADDRINUSE when another process holds address and port). See `serverListenerHook`.
+ */
+export interface VipListenerHook {
+  bind(address: string): Promise<void>;
+  unbind(address: string): Promise<void>;
+}
+
+export interface VipManagerInit {
+  readonly mode: VipMode;
+  /** Required unless mode is `none`. */
+  readonly address?: string | undefined;
+  /** Default: 24 for IPv4, 64 for IPv6. */
+  readonly prefix?: number | undefined;
+  /** Required in `interface` mode. */
+  readonly interface?: string | undefined;
+  /** Required in `loopback` mode. */
+  readonly listener?: VipListenerHook | undefined;
+  /** Runs ip, arping and na6. Default: execFile on this host. */
+  readonly runner?: CommandRunner | undefined;
+  readonly announce?: Partial<AnnounceSchedule> | undefined;
+  readonly logger?: AgentLogger | undefined;
+  readonly nowMs?: (() => number) | undefined;
+}
+
+export interface VipStatus {
+  readonly mode: VipMode;
+  readonly address: string | undefined;
+  /** True while this node holds the VIP (in `none` mode: while it would). */
+  readonly held: boolean;
+  readonly heldSinceMs: number | undefined;
+  /** The reason given with the last claim or release. */
+  readonly lastReason: string | undefined;
+  readonly announcementsSent: number;
+  readonly announcementFailures: number;
+  readonly lastError: string | undefined;
+}
+
+export interface VipManager {
+  /** Removes a VIP left behind by an earlier run: at start-up no node is PoC yet. */
+  start(): Promise<void>;
+  /** Stops announcing and releases the VIP if held. */
+  stop(reason?: string): Promise<void>;
+  /** Takes the VIP. Idempotent. Rejects with an AgentError (the VIP is then not held). */
+  claim(reason: string): Promise<void>;
+  /** Gives the VIP up. Idempotent: the address is removed even when this process did not add it. */
+  release(reason: string): Promise<void>;
+  /** Removes the VIP if this host has it (interface mode). Resolves true when something was removed. */
+  removeStaleVip(reason: string): Promise<boolean>;
+  status(): VipStatus;
+}
+
+const ADDRESS_EXISTS = /File exists|already assigned/i;
+const ADDRESS_ABSENT = /Cannot assign requested address|address not found/i;
+const NOT_PERMITTED = /Operation not permitted|Permission denied/i;
+const NO_DEVICE = /Cannot find device|does not exist/i;
+
+export function createVipManager(init: VipManagerInit): VipManager {
+  const mode = init.mode;
+  const logger = init.logger ?? silentLogger;
+  const nowMs = init.nowMs ?? Date.now;
+  const schedule: AnnounceSchedule = { ...DEFAULT_ANNOUNCE_SCHEDULE, ...init.announce };
+  const address = init.address;
+  if (mode !== "none" && address === undefined) throw new VipClaimError(`vip mode ${mode} needs an address`);
+  if (mode === "interface" && init.interface === undefined) {
+    throw new VipClaimError("vip mode interface needs an interface");
+  }
+  if (mode === "loopback" && init.listener === undefined) {
+    throw new VipClaimError("vip mode loopback needs a listener hook to bind the facade to the VIP");
+  }
+  const iface = init.interface ?? "";
+  const vip = address ?? "";
+  const ipv6 = isIPv6(vip);
+  const prefix = init.prefix ?? defaultPrefix(vip);
+  const runner = init.runner ?? execFileRunner();
+  const listener = init.listener;
+
+  let held = false;
+  let heldSinceMs: number | undefined;
+  let lastReason: string | undefined;
+  let lastError: string | undefined;
+  let announcementsSent = 0;
+  let announcementFailures = 0;
+  let stopped = false;
+
+  // Claims and releases run one at a time, in the order they were asked for.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialize = <T>(operation: () => Promise<T>): Promise<T> => {
+    const result = queue.then(operation, operation);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+
+  // --- announcements (interface mode) ---
+  let announceTimer: ReturnType<typeof setTimeout> | undefined;
+  let announcing: Promise<void> | undefined;
+  let announceGeneration = 0;
+
+  const announceCommand = (): [string, string[]] =>
+    ipv6
+      ? ["na6", ["-i", iface, "-s", vip, "-d", IPV6_ALL_NODES, "-t", vip, "-o", "-e"]]
+      : ["arping", ["-U", "-c", "1", "-I", iface, vip]];
+
+  const announceOnce = async (generation: number): Promise<boolean> => {
+    const [command, args] = announceCommand();
+    try {
+      await runner.run(command, args);
+      announcementsSent += 1;
+      return true;
+    } catch (err) {
+      announcementFailures += 1;
+      if (generation !== announceGeneration) return false;
+      if (err instanceof CommandNotFoundError) {
+        lastError = err.message;
+        logger.error(
+          { err, vip, interface: iface },
+          `VIP announcement not sent: ${err.message}; neighbours keep the old MAC until their cache entries expire`,
+        );
+        return false;
+      }
+      lastError = err instanceof Error ? err.message : String(err);
+      logger.warn({ err, vip, interface: iface }, "VIP announcement failed; the next one is scheduled");
+      return true;
+    }
+  };
+
+  const scheduleAnnouncements = (generation: number, sentSoFar: number): void => {
+    const delayMs = sentSoFar < schedule.burstCount ? schedule.burstIntervalMs : schedule.refreshIntervalMs;
+    const firstOfBurst = sentSoFar === 0;
+    const fire = (): void => {
+      announceTimer = undefined;
+      if (generation !== announceGeneration) return;
+      const run = announceOnce(generation).then((keepGoing) => {
+        if (keepGoing && generation === announceGeneration) scheduleAnnouncements(generation, sentSoFar + 1);
+      });
+      announcing = run;
+    };
+    if (firstOfBurst) {
+      fire();
+      return;
+    }
+    announceTimer = setTimeout(fire, delayMs);
+    announceTimer.unref?.();
+  };
+
+  const stopAnnouncements = async (): Promise<void> => {
+    announceGeneration += 1;
+    if (announceTimer !== undefined) clearTimeout(announceTimer);
+    announceTimer = undefined;
+    // An arping in flight would announce our MAC after the address is gone: let it finish first.
+    if (announcing !== undefined) await announcing;
+    announcing = undefined;
+  };
+
+  // --- interface mode commands ---
+  const describeIpFailure = (err: unknown, action: string): AgentError => {
+    if (err instanceof CommandFailedError) {
+      if (NOT_PERMITTED.test(err.stderr)) {
+        return new VipPermissionError(
+          `cannot ${action} VIP ${vip} on ${iface}: not permitted (the agent needs root or CAP_NET_ADMIN)`,
+          { cause: err },
+        );
+      }
+      if (NO_DEVICE.test(err.stderr)) {
+        return new VipInterfaceError(`cannot ${action} VIP ${vip}: interface ${iface} does not exist`, { cause: err });
+      }
+    }
+    if (err instanceof AgentError && !(err instanceof CommandFailedError)) return err;
+    const message = `cannot ${action} VIP ${vip} on ${iface}: ${err instanceof Error ? err.message : String(err)}`;
+    return action === "add" ? new VipClaimError(message, { cause: err }) : new VipReleaseError(message, { cause: err });
+  };
+
+  const addAddress = async (): Promise<void> => {
+    const args = ipv6
+      ? ["-6", "addr", "add", `${vip}/${prefix}`, "dev", iface, "nodad"]
+      : ["addr", "add", `${vip}/${prefix}`, "dev", iface];
+    try {
+      await runner.run("ip", args);
+    } catch (err) {
+      if (err instanceof CommandFailedError && ADDRESS_EXISTS.test(err.stderr)) return;
+      throw describeIpFailure(err, "add");
+    }
+  };
+
+  /** The VIP's entries on the interface (normally one; several if its prefix changed between runs). */
+  const findAddresses = async (): Promise<{ address: string; prefix: number }[] | undefined> => {
+    try {
+      const { stdout } = await runner.run("ip", ["-o", "addr", "show", "dev", iface]);
+      return parseIpAddrShow(stdout).filter((entry) => sameAddress(entry.address, vip));
+    } catch (err) {
+      if (err instanceof CommandFailedError && NO_DEVICE.test(err.stderr)) return [];
+      throw describeIpFailure(err, "look up");
+    }
+  };
+
+  const deleteAddress = async (entryPrefix: number): Promise<boolean> => {
+    try {
+      await runner.run("ip", [...(ipv6 ? ["-6"] : []), "addr", "del", `${vip}/${entryPrefix}`, "dev", iface]);
+      return true;
+    } catch (err) {
+      if (err instanceof CommandFailedError && (ADDRESS_ABSENT.test(err.stderr) || NO_DEVICE.test(err.stderr))) {
+        return false;
+      }
+      throw describeIpFailure(err, "remove");
+    }
+  };
+
+  /** Removes every entry of the VIP from the interface; true when one was there. */
+  const removeFromInterface = async (): Promise<boolean> => {
+    let entries: { address: string; prefix: number }[] | undefined;
+    try {
+      entries = await findAddresses();
+    } catch (err) {
+      // Cannot list (a minimal ip, say): delete blindly with the configured prefix.
+      logger.warn({ err, vip, interface: iface }, "cannot list the interface's addresses; removing the VIP blindly");
+      entries = undefined;
+    }
+    if (entries === undefined) return deleteAddress(prefix);
+    let removed = false;
+    for (const entry of entries) removed = (await deleteAddress(entry.prefix)) || removed;
+    return removed;
+  };
+
+  // --- loopback mode ---
+  const bindListener = async (): Promise<void> => {
+    try {
+      await listener!.bind(vip);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException | undefined)?.code;
+      if (code === "EADDRINUSE") {
+        throw new VipAddressInUseError(
+          `loopback VIP ${vip} is already bound by another process (another agent on this host holds it, or a stale one does; look with: ss -ltnp src ${vip})`,
+          { cause: err },
+        );
+      }
+      if (code === "EADDRNOTAVAIL") {
+        throw new VipClaimError(
+          `loopback VIP ${vip} is not a local address here: Linux routes all of 127.0.0.0/8 to lo, other systems need it added as an alias`,
+          { cause: err },
+        );
+      }
+      throw new VipClaimError(
+        `cannot bind the facade to loopback VIP ${vip}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+  };
+
+  // --- operations ---
+  const doClaim = async (reason: string): Promise<void> => {
+    if (stopped) throw new VipClaimError(`cannot claim VIP ${vip}: the VIP manager is stopped`);
+    if (held) return;
+    const startedMs = nowMs();
+    try {
+      if (mode === "interface") await addAddress();
+      else if (mode === "loopback") await bindListener();
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+      logger.error({ err, vip: address, mode, reason }, "VIP claim failed");
+      throw err;
+    }
+    held = true;
+    heldSinceMs = nowMs();
+    lastReason = reason;
+    lastError = undefined;
+    logger.info({ vip: address, mode, interface: init.interface, reason, tookMs: nowMs() - startedMs }, "VIP claimed");
+    if (mode === "interface") scheduleAnnouncements(announceGeneration, 0);
+  };
+
+  const doRelease = async (reason: string): Promise<void> => {
+    const wasHeld = held;
+    await stopAnnouncements();
+    const startedMs = nowMs();
+    let removed = false;
+    try {
+      if (mode === "interface") removed = await removeFromInterface();
+      else if (mode === "loopback" && wasHeld) {
+        await listener!.unbind(vip);
+        removed = true;
+      }
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+      logger.error({ err, vip: address, mode, reason }, "VIP release failed");
+      throw err instanceof AgentError
+        ? err
+        : new VipReleaseError(`cannot release VIP ${vip}: ${lastError}`, { cause: err });
+    }
+    held = false;
+    heldSinceMs = undefined;
+    if (wasHeld || removed) {
+      lastReason = reason;
+      logger.info({ vip: address, mode, reason, tookMs: nowMs() - startedMs }, "VIP released");
+    } else {
+      logger.debug({ vip: address, mode, reason }, "VIP release: not held");
+    }
+  };
+
+  const doRemoveStale = async (reason: string): Promise<boolean> => {
+    if (mode !== "interface" || held) return false;
+    const removed = await removeFromInterface();
+    if (removed) logger.warn({ vip: address, interface: iface, reason }, "stale VIP removed");
+    return removed;
+  };
+
+  return {
+    start: () =>
+      serialize(async () => {
+        await doRemoveStale("agent starting: not PoC yet");
+      }),
+    stop: (reason = "agent stopping") =>
+      serialize(async () => {
+        stopped = true;
+        if (held) await doRelease(reason);
+        else await stopAnnouncements();
+      }),
+    claim: (reason) => serialize(() => doClaim(reason)),
+    release: (reason) => serialize(() => doRelease(reason)),
+    removeStaleVip: (reason) => serialize(() => doRemoveStale(reason)),
+    status: () => ({
+      mode,
+      address,
+      held,
+      heldSinceMs,
+      lastReason,
+      announcementsSent,
+      announcementFailures,
+      lastError,
+    }),
+  };
+}

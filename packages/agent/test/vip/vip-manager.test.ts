@@ -1,0 +1,296 @@
+// Proves the VIP manager's commands, idempotency, announcement schedule, release on stop, stale-VIP removal and error codes, with a fake command runner.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  ANNOUNCE_BURST_COUNT,
+  ANNOUNCE_BURST_INTERVAL_MS,
+  ANNOUNCE_REFRESH_INTERVAL_MS,
+  createVipManager,
+  type VipManagerInit,
+} from "../../src/vip/index.ts";
+import { releaseStaleVip } from "../../src/vip/release-stale-vip.ts";
+import { FakeRunner } from "./fake-runner.ts";
+
+interface LogLine {
+  level: string;
+  object: Record<string, unknown>;
+  message: string | undefined;
+}
+
+function recordingLogger() {
+  const lines: LogLine[] = [];
+  const at =
+    (level: string) =>
+    (object: object, message?: string): void => {
+      lines.push({ level, object: object as Record<string, unknown>, message });
+    };
+  return { lines, logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } };
+}
+
+let runner: FakeRunner;
+let log: ReturnType<typeof recordingLogger>;
+
+function manager(overrides: Partial<VipManagerInit> = {}) {
+  return createVipManager({
+    mode: "interface",
+    address: "10.0.0.100",
+    prefix: 24,
+    interface: "eth0",
+    runner,
+    logger: log.logger,
+    ...overrides,
+  });
+}
+
+const ARPING = /^arping -U -c 1 -I eth0 10\.0\.0\.100$/;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  runner = new FakeRunner();
+  log = recordingLogger();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("interface mode", () => {
+  it("adds the address, then announces in a burst and refreshes periodically", async () => {
+    const vip = manager();
+    await vip.claim("elected PoC with lease");
+    expect(runner.lines(/^ip /)).toEqual(["ip addr add 10.0.0.100/24 dev eth0"]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runner.lines(ARPING)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_BURST_INTERVAL_MS * (ANNOUNCE_BURST_COUNT - 1));
+    expect(runner.lines(ARPING)).toHaveLength(ANNOUNCE_BURST_COUNT);
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_REFRESH_INTERVAL_MS - 1);
+    expect(runner.lines(ARPING)).toHaveLength(ANNOUNCE_BURST_COUNT);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runner.lines(ARPING)).toHaveLength(ANNOUNCE_BURST_COUNT + 1);
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_REFRESH_INTERVAL_MS * 3);
+    expect(runner.lines(ARPING)).toHaveLength(ANNOUNCE_BURST_COUNT + 4);
+    expect(vip.status()).toMatchObject({ held: true, announcementsSent: ANNOUNCE_BURST_COUNT + 4 });
+    await vip.stop();
+  });
+
+  it("is idempotent: a second claim does nothing, an address already there counts as claimed", async () => {
+    runner.addresses.add("10.0.0.100/24"); // left by a crashed run
+    const vip = manager();
+    await vip.claim("first");
+    await vip.claim("second");
+    expect(runner.lines(/^ip addr add/)).toHaveLength(1);
+    expect(vip.status().held).toBe(true);
+    await vip.release("lease lapsed");
+    await vip.release("lease lapsed again");
+    expect(runner.addresses.size).toBe(0);
+    expect(vip.status().held).toBe(false);
+  });
+
+  it("stops announcing when released, and a claim after that announces afresh", async () => {
+    const vip = manager();
+    await vip.claim("elected");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_BURST_INTERVAL_MS);
+    await vip.release("lost lease");
+    const sent = runner.lines(ARPING).length;
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_REFRESH_INTERVAL_MS * 2);
+    expect(runner.lines(ARPING)).toHaveLength(sent);
+    expect(runner.lines(/^ip addr del/)).toEqual(["ip addr del 10.0.0.100/24 dev eth0"]);
+    await vip.claim("elected again");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_BURST_INTERVAL_MS * ANNOUNCE_BURST_COUNT);
+    expect(runner.lines(ARPING)).toHaveLength(sent + ANNOUNCE_BURST_COUNT);
+    await vip.stop();
+  });
+
+  it("releases the VIP on stop, and refuses claims afterwards", async () => {
+    const vip = manager();
+    await vip.claim("elected");
+    await vip.stop("SIGTERM");
+    expect(runner.addresses.size).toBe(0);
+    expect(vip.status()).toMatchObject({ held: false, lastReason: "SIGTERM" });
+    await expect(vip.claim("too late")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_CLAIM" });
+  });
+
+  it("logs every claim and release with its reason", async () => {
+    const vip = manager();
+    await vip.claim("won election in term 7");
+    await vip.release("lease lapsed");
+    const infos = log.lines.filter((line) => line.level === "info");
+    expect(infos.map((line) => [line.message, line.object.reason])).toEqual([
+      ["VIP claimed", "won election in term 7"],
+      ["VIP released", "lease lapsed"],
+    ]);
+  });
+
+  it("runs claims and releases in the order asked, one at a time", async () => {
+    const vip = manager();
+    await Promise.all([vip.claim("a"), vip.release("b"), vip.claim("c"), vip.release("d")]);
+    expect(runner.lines(/^ip addr (add|del)/)).toEqual([
+      "ip addr add 10.0.0.100/24 dev eth0",
+      "ip addr del 10.0.0.100/24 dev eth0",
+      "ip addr add 10.0.0.100/24 dev eth0",
+      "ip addr del 10.0.0.100/24 dev eth0",
+    ]);
+    expect(vip.status().held).toBe(false);
+  });
+
+  it("removes every entry of the VIP, whatever its prefix, and says when there was none", async () => {
+    runner.addresses.add("10.0.0.100/32");
+    runner.addresses.add("10.0.0.100/24");
+    runner.addresses.add("10.0.0.2/24");
+    const vip = manager();
+    expect(await vip.removeStaleVip("agent starting")).toBe(true);
+    expect([...runner.addresses]).toEqual(["10.0.0.2/24"]);
+    expect(await vip.removeStaleVip("again")).toBe(false);
+    expect(log.lines.filter((line) => line.message === "stale VIP removed")).toHaveLength(1);
+  });
+
+  it("start() removes a stale VIP", async () => {
+    runner.addresses.add("10.0.0.100/24");
+    const vip = manager();
+    await vip.start();
+    expect(runner.addresses.size).toBe(0);
+  });
+
+  it("uses ip -6 with nodad and na6 unsolicited advertisements for IPv6", async () => {
+    const vip = manager({ address: "fd00::100", prefix: undefined });
+    await vip.claim("elected");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runner.lines(/^ip /)).toEqual(["ip -6 addr add fd00::100/64 dev eth0 nodad"]);
+    expect(runner.lines(/^na6/)).toEqual(["na6 -i eth0 -s fd00::100 -d ff02::1 -t fd00::100 -o -e"]);
+    runner.addresses.clear();
+    runner.addresses.add("fd00:0:0::100/64");
+    await vip.release("lease lapsed");
+    expect(runner.lines(/addr del/)).toEqual(["ip -6 addr del fd00::100/64 dev eth0"]);
+  });
+
+  it("maps ip failures to stable codes", async () => {
+    runner.on(/^ip addr add/, { fail: { stderr: "RTNETLINK answers: Operation not permitted" } }, 1);
+    await expect(manager().claim("x")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_PERMISSION" });
+    runner.on(/^ip addr add/, { fail: { stderr: 'Cannot find device "eth0"' } }, 1);
+    await expect(manager().claim("x")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_INTERFACE" });
+    runner.on(/^ip addr add/, { fail: { stderr: "Error: something else" } }, 1);
+    await expect(manager().claim("x")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_CLAIM" });
+    runner.on(/^ip addr add/, "not-found", 1);
+    await expect(manager().claim("x")).rejects.toMatchObject({ code: "AGENT_ERR_COMMAND_NOT_FOUND" });
+    runner.addresses.add("10.0.0.100/24");
+    runner.on(/^ip addr del/, { fail: { stderr: "RTNETLINK answers: Operation not permitted" } }, 1);
+    await expect(manager().release("x")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_PERMISSION" });
+    runner.on(/^ip addr del/, { fail: { stderr: "Error: weird" } }, 1);
+    await expect(manager().release("x")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_RELEASE" });
+    const failed = manager();
+    runner.on(/^ip addr add/, { fail: { stderr: "RTNETLINK answers: Operation not permitted" } }, 1);
+    await failed.claim("x").catch(() => undefined);
+    expect(failed.status()).toMatchObject({ held: false, lastError: expect.stringContaining("CAP_NET_ADMIN") });
+  });
+
+  it("treats a missing interface on release as nothing to release", async () => {
+    runner.on(/^ip -o addr show/, { fail: { exitCode: 1, stderr: 'Device "eth0" does not exist.' } });
+    await expect(manager().release("x")).resolves.toBeUndefined();
+  });
+
+  it("keeps the VIP when an announcement fails, and stops announcing when arping is missing", async () => {
+    runner.on(ARPING, { fail: { exitCode: 2, stderr: "arping: sendto: Network is down" } }, 1);
+    const vip = manager();
+    await vip.claim("elected");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_BURST_INTERVAL_MS * 2);
+    expect(vip.status()).toMatchObject({ held: true, announcementFailures: 1, announcementsSent: 2 });
+    await vip.release("test");
+
+    runner.on(ARPING, "not-found");
+    const bare = manager();
+    await bare.claim("elected");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_REFRESH_INTERVAL_MS * 2);
+    expect(bare.status()).toMatchObject({ held: true, announcementFailures: 1 });
+    expect(log.lines.some((line) => line.level === "error" && /arping/.test(String(line.object.err)))).toBe(true);
+    await bare.stop();
+  });
+
+  it("waits for an announcement in flight before removing the address", async () => {
+    let finishArping: () => void = () => {};
+    const order: string[] = [];
+    const slowRunner = {
+      async run(command: string, args: readonly string[]) {
+        order.push(`${command} ${args[0]} ${args[1]}`);
+        if (command === "arping") await new Promise<void>((resolve) => (finishArping = resolve));
+        if (command === "arping") order.push("arping done");
+        return { stdout: "", stderr: "" };
+      },
+    };
+    const vip = manager({ runner: slowRunner });
+    await vip.claim("elected");
+    const released = vip.release("lease lapsed");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(order).toEqual(["ip addr add", "arping -U -c"]);
+    finishArping();
+    await released;
+    expect(order.slice(2)).toEqual(["arping done", "ip -o addr"]);
+  });
+});
+
+describe("none mode", () => {
+  it("runs nothing but reports", async () => {
+    const vip = manager({ mode: "none", address: undefined, interface: undefined });
+    await vip.start();
+    await vip.claim("elected");
+    expect(vip.status()).toMatchObject({ mode: "none", held: true, lastReason: "elected" });
+    await vip.release("stepped down");
+    expect(vip.status()).toMatchObject({ held: false, lastReason: "stepped down" });
+    expect(runner.calls).toEqual([]);
+  });
+});
+
+describe("loopback mode with a fake hook", () => {
+  it("binds on claim, unbinds on release, and maps EADDRINUSE", async () => {
+    const events: string[] = [];
+    const hook = {
+      bind: async (address: string) => void events.push(`bind ${address}`),
+      unbind: async (address: string) => void events.push(`unbind ${address}`),
+    };
+    const vip = manager({ mode: "loopback", address: "127.0.0.42", interface: undefined, listener: hook });
+    await vip.claim("elected");
+    await vip.claim("elected");
+    await vip.release("lost lease");
+    await vip.release("lost lease");
+    expect(events).toEqual(["bind 127.0.0.42", "unbind 127.0.0.42"]);
+    expect(runner.calls).toEqual([]);
+
+    const busy = manager({
+      mode: "loopback",
+      address: "127.0.0.42",
+      listener: {
+        bind: async () => Promise.reject(Object.assign(new Error("busy"), { code: "EADDRINUSE" })),
+        unbind: async () => {},
+      },
+    });
+    await expect(busy.claim("elected")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_ADDRESS_IN_USE" });
+    expect(busy.status().held).toBe(false);
+  });
+
+  it("refuses to be created without what its mode needs", () => {
+    expect(() => manager({ mode: "loopback", address: "127.0.0.42" })).toThrow(/listener hook/);
+    expect(() => manager({ interface: undefined })).toThrow(/needs an interface/);
+    expect(() => manager({ address: undefined })).toThrow(/needs an address/);
+  });
+});
+
+describe("releaseStaleVip (conclave vip release)", () => {
+  it("removes the VIP from the configured interface, idempotently", async () => {
+    runner.addresses.add("10.0.0.100/24");
+    const config = { vip: { mode: "interface" as const, address: "10.0.0.100", prefix: 24 }, interface: "eth0" };
+    const first = await releaseStaleVip(config, { runner });
+    expect(first).toMatchObject({ removed: true, message: "VIP 10.0.0.100 removed from eth0" });
+    const second = await releaseStaleVip(config, { runner });
+    expect(second).toMatchObject({ removed: false, message: "VIP 10.0.0.100 was not on eth0: nothing to release" });
+  });
+
+  it("has nothing to do in loopback and none modes", async () => {
+    const loopback = await releaseStaleVip(
+      { vip: { mode: "loopback", address: "127.0.0.9" }, interface: undefined },
+      { runner },
+    );
+    expect(loopback.removed).toBe(false);
+    expect(loopback.message).toMatch(/nothing to release/);
+    const none = await releaseStaleVip({ vip: { mode: "none" }, interface: undefined }, { runner });
+    expect(none.message).toMatch(/no VIP/);
+    expect(runner.calls).toEqual([]);
+  });
+});
