@@ -1028,6 +1028,13 @@ export class Raft {
     this.syncProgressWithMembership();
     if (this.leadTransferee !== NO_NODE && !this.membership.voters.has(this.leadTransferee)) {
       this.abortLeaderTransfer();
+      if (this.timeoutNowSent) {
+        // The target may still campaign with forced votes, and the lease stays void for the
+        // rest of this term: step down (as when a transfer times out) rather than lead
+        // without a lease until the term changes, which might be never.
+        this.becomeFollower(this.term, NO_NODE);
+        return;
+      }
     }
     if (this.maybeCommit()) this.broadcastAppend();
     else this.broadcastPending = true;

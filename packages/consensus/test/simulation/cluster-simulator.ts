@@ -1,9 +1,11 @@
 // The deterministic cluster simulator (in the manner of TigerBeetle's VOPR and
 // FoundationDB's simulation): simulated nodes, network and disks, all driven from one seed.
 //
-// Time: every running node ticks in lockstep (no clock drift, so the lease margin
-// electionTicks - leaseTicks is never used up); between two ticks the network delivers
-// ROUNDS_PER_TICK rounds of messages. After every step — one node's tick, one delivered
+// Time: every running node ticks in lockstep; between two ticks the network delivers
+// ROUNDS_PER_TICK rounds of messages. With clock drift on, a fast node ticks twice, or a
+// slow one skips a tick, at most once per DRIFT_PERIOD_TICKS: over any lease window a
+// leader and a follower then differ by at most two ticks, which is the margin
+// electionTicks - leaseTicks (10 - 8) the lease keeps for drift. After every step — one node's tick, one delivered
 // message, one client operation — the invariants are asserted.
 import { decodeConfChange } from "../../src/codec.ts";
 import { SeededRandom } from "../../src/prng.ts";
@@ -17,6 +19,11 @@ import { Trace } from "./trace.ts";
 
 /** Delivery rounds between two ticks. */
 export const ROUNDS_PER_TICK = 4;
+/** A drifting clock gains or loses at most one tick per this many ticks (about 5%). */
+export const DRIFT_PERIOD_TICKS = 20;
+
+/** -1: a slow clock, 0: exact, 1: a fast clock. */
+export type ClockDrift = -1 | 0 | 1;
 
 export interface ClusterShape {
   readonly name: string;
@@ -84,6 +91,9 @@ export class ClusterSimulator {
   /** Nodes whose removal committed: stopped after the current step. */
   private readonly toStop = new Set<NodeId>();
   readonly removed = new Set<NodeId>();
+  /** Per node clock drift (none unless enableClockDrift is called). */
+  private readonly drift = new Map<NodeId, { direction: ClockDrift; lastDeviationTick: number }>();
+  private driftRandom: SeededRandom | undefined;
 
   constructor(options: SimulatorOptions) {
     this.seed = options.seed;
@@ -205,12 +215,35 @@ export class ClusterSimulator {
     this.trace.tick = this.tick;
     this.trace.round = 0;
     for (const node of this.running()) {
-      this.guard(() => {
-        node.raft.tick();
-        node.processReady();
-        this.afterStep();
-      });
+      const ticks = 1 + this.clockDeviation(node.id);
+      for (let i = 0; i < ticks && node.isRunning; i++) {
+        this.guard(() => {
+          node.raft.tick();
+          node.processReady();
+          this.afterStep();
+        });
+      }
     }
+  }
+
+  /** Gives every node (present and future) a random clock drift, within the lease margin. */
+  enableClockDrift(random: SeededRandom): void {
+    this.driftRandom = random;
+  }
+
+  /** -1 (skip this tick), 0 or 1 (tick twice) for `id` now. */
+  private clockDeviation(id: NodeId): number {
+    const random = this.driftRandom;
+    if (!random) return 0;
+    let drift = this.drift.get(id);
+    if (!drift) {
+      drift = { direction: (random.nextInt(3) - 1) as ClockDrift, lastDeviationTick: this.tick };
+      this.drift.set(id, drift);
+    }
+    if (drift.direction === 0 || this.tick - drift.lastDeviationTick < DRIFT_PERIOD_TICKS) return 0;
+    if (random.nextInt(2) === 0) return 0;
+    drift.lastDeviationTick = this.tick;
+    return drift.direction;
   }
 
   deliverRounds(rounds = ROUNDS_PER_TICK): void {

@@ -26,6 +26,8 @@ export interface RunProfile {
   readonly network: NetworkFaults;
   readonly faults: FaultRates;
   readonly workload: WorkloadRates;
+  /** Nodes' clocks drift apart (within the lease margin). */
+  readonly clockDrift: boolean;
   /** Memory storage (atomic writes) or file storage on a crashing, tearing simulated disk. */
   readonly disk: DiskKind;
 }
@@ -69,6 +71,7 @@ export function profileForSeed(random: SeededRandom): RunProfile {
       partitionChangesPerTick: pick(random, [0, 0.01, 0.02, 0.05]),
     },
     disk: pick(random, ["memory", "file"] as const),
+    clockDrift: pick(random, [false, true]),
     workload: {
       proposalsPerTick: pick(random, [0.2, 0.5, 1, 2]),
       readsPerTick: pick(random, [0, 0.1, 0.5]),
@@ -95,6 +98,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunReport {
   const disk = options.disk ?? (profile.disk === "file" ? (id: string) => new FileDisk(`/data/${id}`) : undefined);
   const simulator = new ClusterSimulator({ seed, shape, ...(disk ? { disk } : {}) });
   simulator.network.faults = { ...profile.network };
+  if (profile.clockDrift) simulator.enableClockDrift(new SeededRandom(seed ^ 0x3c6ef372));
   const faults = new FaultInjector(simulator, new SeededRandom(seed ^ 0x27d4eb2f), profile.faults);
   const workload = new Workload(simulator, new SeededRandom(seed ^ 0x165667b1), profile.workload);
 

@@ -65,9 +65,16 @@ export class SimulatedNetwork {
     return this.queue.length;
   }
 
+  /** Targeted tests lose chosen messages with this. */
+  dropIf: ((message: Message) => boolean) | undefined;
+
   send(message: Message): void {
     const bytes = encodeMessage(message);
     this.stats.sent++;
+    if (this.dropIf?.(message)) {
+      this.stats.dropped++;
+      return;
+    }
     if (this.random.nextFloat() < this.faults.dropRate) {
       this.stats.dropped++;
       return;

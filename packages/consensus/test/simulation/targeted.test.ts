@@ -193,6 +193,29 @@ describe("a witness that holds the newest committed entries", () => {
   });
 });
 
+describe("a transfer whose target is removed after TimeoutNow went out", () => {
+  it("the leader steps down instead of leading without a lease for the rest of the term", () => {
+    const simulator = new ClusterSimulator({ seed: 17, shape: THREE });
+    const leader = electLeader(simulator, "n1");
+    proposeMany(simulator, leader, 3);
+    simulator.awaitConvergence(CATCH_UP_LIMIT_TICKS, "before the transfer");
+    const term = leader.status().term;
+    // The TimeoutNow is lost, so n2 never takes over; then n2's removal applies.
+    simulator.network.dropIf = (message) => message.type === "timeoutNow";
+    simulator.guard(() => {
+      leader.raft.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: "n2" });
+      leader.raft.transferLeadership("n2");
+      leader.processReady();
+      simulator.afterStep();
+    });
+    simulator.runUntil(() => simulator.removed.has("n2"), CATCH_UP_LIMIT_TICKS, "n2 removed");
+    simulator.network.dropIf = undefined;
+    const converged = simulator.awaitConvergence(CATCH_UP_LIMIT_TICKS, "after the removal");
+    expect(converged.leader.status().hasLease).toBe(true);
+    expect(converged.leader.status().term).toBeGreaterThan(term);
+  });
+});
+
 describe("restart after a snapshot that kept some log entries", () => {
   it("hands out only the entries after the snapshot (regression: they were applied twice)", () => {
     const simulator = new ClusterSimulator({ seed: 15, shape: THREE });
