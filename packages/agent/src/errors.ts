@@ -13,6 +13,7 @@ export type AgentErrorCode =
   | "AGENT_ERR_RPC_REMOTE"
   | "AGENT_ERR_RPC_UNAVAILABLE"
   | "AGENT_ERR_NOT_STARTED"
+  // cluster state and Raft driver (src/cluster-state/, src/raft-driver/)
   | "AGENT_ERR_CLUSTER_COMMAND_INVALID"
   | "AGENT_ERR_CLUSTER_COMMAND_REJECTED"
   | "AGENT_ERR_STATE_SNAPSHOT"
