@@ -91,6 +91,8 @@ export class ClusterSimulator {
   /** Nodes whose removal committed: stopped after the current step. */
   private readonly toStop = new Set<NodeId>();
   readonly removed = new Set<NodeId>();
+  /** The last observation of each running node, for the invariants. */
+  private readonly observed = new Map<NodeId, ObservedNode>();
   /** Per node clock drift (none unless enableClockDrift is called). */
   private readonly drift = new Map<NodeId, { direction: ClockDrift; lastDeviationTick: number }>();
   private driftRandom: SeededRandom | undefined;
@@ -147,7 +149,7 @@ export class ClusterSimulator {
       node.start();
       this.invariants.onRestart(node.id, node.storage);
       this.trace.note(`${node.id} restarted (incarnation ${node.incarnation}) term=${node.status().term}`);
-      this.afterStep();
+      this.afterStep(node);
     });
   }
 
@@ -214,13 +216,14 @@ export class ClusterSimulator {
     this.tick++;
     this.trace.tick = this.tick;
     this.trace.round = 0;
+    this.afterStep();
     for (const node of this.running()) {
       const ticks = 1 + this.clockDeviation(node.id);
       for (let i = 0; i < ticks && node.isRunning; i++) {
         this.guard(() => {
           node.raft.tick();
           node.processReady();
-          this.afterStep();
+          this.afterStep(node);
         });
       }
     }
@@ -261,7 +264,7 @@ export class ClusterSimulator {
     this.guard(() => {
       node.raft.step(message);
       node.processReady();
-      this.afterStep();
+      this.afterStep(node);
     });
   }
 
@@ -273,35 +276,45 @@ export class ClusterSimulator {
     }
   }
 
-  /** Invariants after a step, and shutting down nodes whose removal committed. */
-  afterStep(): void {
+  /**
+   * Invariants after a step, and shutting down nodes whose removal committed. A node's state
+   * changes only when it is stepped, so after a step that touched one `node` only its
+   * observation is refreshed (status() is the costly part); without one, all are.
+   */
+  afterStep(node?: SimulatedNode): void {
     this.steps++;
     if (this.toStop.size > 0) {
       for (const id of this.toStop) {
         this.removed.add(id);
-        const node = this.nodes.get(id);
-        if (node && node.state !== "stopped") {
-          node.stop();
+        const stopped = this.nodes.get(id);
+        if (stopped && stopped.state !== "stopped") {
+          stopped.stop();
           this.trace.note(`${id} stopped (removed from the cluster)`);
         }
+        this.observed.delete(id);
       }
       this.toStop.clear();
     }
-    const observed: ObservedNode[] = [];
-    for (const node of this.nodes.values()) {
-      if (!node.isRunning) continue;
-      const status = node.status();
-      observed.push({
-        id: node.id,
-        storage: node.storage,
-        role: status.role,
-        term: status.term,
-        commit: status.commit,
-        lastIndex: status.lastIndex,
-        hasLease: status.hasLease,
-      });
+    if (node) this.observe(node);
+    else for (const each of this.nodes.values()) this.observe(each);
+    this.invariants.afterStep([...this.observed.values()]);
+  }
+
+  private observe(node: SimulatedNode): void {
+    if (!node.isRunning) {
+      this.observed.delete(node.id);
+      return;
     }
-    this.invariants.afterStep(observed);
+    const status = node.status();
+    this.observed.set(node.id, {
+      id: node.id,
+      storage: node.storage,
+      role: status.role,
+      term: status.term,
+      commit: status.commit,
+      lastIndex: status.lastIndex,
+      hasLease: status.hasLease,
+    });
   }
 
   // ---------------------------------------------------------------- healing and liveness

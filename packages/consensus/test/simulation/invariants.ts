@@ -319,11 +319,6 @@ export class ClusterInvariants {
       }
     }
   }
-
-  /** The leader of each term so far (for reports). */
-  terms(): number {
-    return this.leaderOfTerm.size;
-  }
 }
 
 function termAt(storage: Storage, index: number): number | undefined {

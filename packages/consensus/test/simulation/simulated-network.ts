@@ -127,10 +127,6 @@ export class SimulatedNetwork {
     return messages;
   }
 
-  isCut(from: NodeId, to: NodeId): boolean {
-    return this.cutLinks.has(linkKey(from, to));
-  }
-
   /** Cuts from -> to only (a one-way partition). */
   cutOneWay(from: NodeId, to: NodeId): void {
     this.cutLinks.add(linkKey(from, to));
@@ -154,13 +150,6 @@ export class SimulatedNetwork {
 
   healPartitions(): void {
     this.cutLinks.clear();
-  }
-
-  /** Messages still queued for `node` are lost (the receiving process died). */
-  dropMessagesTo(node: NodeId): void {
-    const before = this.queue.length;
-    this.queue = this.queue.filter((envelope) => envelope.to !== node);
-    this.stats.dropped += before - this.queue.length;
   }
 
   describeCuts(): string {

@@ -112,7 +112,7 @@ export class Workload {
         this.stats.refused++;
       }
       node.processReady();
-      this.simulator.afterStep();
+      this.simulator.afterStep(node);
     });
   }
 
@@ -206,7 +206,7 @@ export class Workload {
         this.stats.snapshots++;
         this.simulator.trace.note(`${node.id}: snapshot at ${node.machine.appliedIndex} retain ${retainEntries}`);
       }
-      this.simulator.afterStep();
+      this.simulator.afterStep(node);
     });
   }
 
@@ -219,7 +219,7 @@ export class Workload {
       node.setNoCampaign(!node.noCampaign);
       this.simulator.trace.note(`${node.id}: ${node.noCampaign ? "drained" : "undrained"}`);
       node.processReady();
-      this.simulator.afterStep();
+      this.simulator.afterStep(node);
     });
   }
 
