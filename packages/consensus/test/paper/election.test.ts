@@ -141,6 +141,37 @@ describe("§5.2 leader election", () => {
     expect(solo.node.status().vote).toBe("2");
   });
 
+  it("a vote survives a restart: the restarted follower still refuses another candidate of that term", () => {
+    // init
+    const solo = new Solo({ config: basic });
+    solo.step(voteRequest({ from: "2", to: "1", term: 2 }, { lastIndex: 1, lastTerm: 1 }));
+    // act
+    const restarted = new RaftNode({
+      id: "1",
+      storage: solo.storage,
+      random: new SeededRandom(1),
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      ...basic,
+    });
+    restarted.step(voteRequest({ from: "3", to: "1", term: 2 }, { lastIndex: 1, lastTerm: 1 }));
+    // check
+    expect(restarted.status()).toMatchObject({ role: "follower", term: 2, vote: "2" });
+    expect(summary(restarted.ready().messages)).toEqual(["1->3 voteResponse term=2 reject"]);
+  });
+
+  it("a restarted node that may have acknowledged a leader waits an election timeout before voting", () => {
+    // A node past the bootstrap term may have helped a leader hold its lease just before it stopped.
+    const solo = new Solo({ term: 4, logTerms: [4] });
+    expect(solo.step(voteRequest({ from: "2", to: "1", term: 5 }, { lastIndex: 9, lastTerm: 4 }))).toEqual([]);
+    solo.tick(9);
+    expect(solo.step(voteRequest({ from: "2", to: "1", term: 5 }, { lastIndex: 9, lastTerm: 4 }))).toEqual([]);
+    solo.tick();
+    expect(summary(solo.step(voteRequest({ from: "2", to: "1", term: 5 }, { lastIndex: 9, lastTerm: 4 })))).toEqual([
+      "1->2 voteResponse term=5",
+    ]);
+  });
+
   it("a candidate that hears from a leader of its term becomes its follower", () => {
     const solo = new Solo({ config: basic });
     solo.node.campaign();

@@ -257,6 +257,26 @@ describe("flow control and batching", () => {
     for (const id of network.ids) expect(network.peer(id).state).toEqual(["p0", "p1", "p2", "p3", "p4"]);
   });
 
+  it("a lost append is sent again after the next heartbeat answer", () => {
+    // init
+    const network = new RaftNetwork({ ids: ["1", "2", "3"], config: { maxInflightMessages: 1 } });
+    network.elect("1");
+    let dropped = false;
+    network.drop((message) => {
+      if (dropped || message.type !== "append" || message.to !== "2") return false;
+      dropped = true;
+      return true;
+    });
+    // act
+    network.propose("1", "x");
+    network.stabilize();
+    expect(network.peer("2").state).toEqual([]);
+    network.tick("1");
+    network.stabilize();
+    // check
+    expect(network.peer("2").state).toEqual(["x"]);
+  });
+
   it("an append carries at most maxMessageBytes of entry data (but at least one entry)", () => {
     // init
     const network = new RaftNetwork({ ids: ["1", "2"], config: { maxMessageBytes: 10 } });
