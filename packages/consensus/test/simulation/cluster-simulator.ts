@@ -321,11 +321,14 @@ export class ClusterSimulator {
 
   /** Heals every fault: partitions gone, a calm network, drains lifted, crashed members restarted. */
   healAll(): void {
-    this.trace.note("heal: partitions removed, network calm, drained nodes undrained, crashed nodes restarted");
+    this.trace.note(
+      "heal: partitions removed, network calm, disks freed, drained nodes undrained, crashed nodes restarted",
+    );
     this.network.healPartitions();
     this.network.faults = { ...CALM_NETWORK, maxDelayRounds: 2 };
     for (const node of this.nodes.values()) {
       node.disarmCrash();
+      node.disk.freeSpace();
       if (node.id !== this.witnessId && node.noCampaign) node.setNoCampaign(false);
       if (node.state === "crashed") this.restart(node);
     }

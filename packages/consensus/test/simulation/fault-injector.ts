@@ -1,5 +1,5 @@
 // Random faults for the simulator: node crashes (at any point of the Ready loop, including
-// inside persist()) and restarts, and network partitions — symmetric splits, one-way cuts,
+// inside persist()), full disks (ENOSPC stops the node) and restarts, and network partitions — symmetric splits, one-way cuts,
 // isolation of the leader or of any node — that come and go.
 import type { SeededRandom } from "../../src/prng.ts";
 import type { ClusterSimulator } from "./cluster-simulator.ts";
@@ -55,8 +55,12 @@ export class FaultInjector {
     if (running.length === 0) return;
     const node = running[this.random.nextInt(running.length)]!;
     this.stats.crashes++;
-    if (this.random.nextInt(3) === 0) {
+    const kind = this.random.nextInt(6);
+    if (kind === 0) {
       node.crash("between batches");
+    } else if (kind === 1 && node.disk.fillUp(this.random)) {
+      // The disk fills up: a coming write fails with ENOSPC and the node stops.
+      this.simulator.trace.note(`${node.id}: disk nearly full`);
     } else {
       // Crash inside the next Ready this node handles.
       const point = CRASH_POINTS[this.random.nextInt(CRASH_POINTS.length)]!;

@@ -22,6 +22,10 @@ export interface SimulatedDisk {
   disarm(): void;
   /** True when `error` is the armed crash firing. */
   isSimulatedCrash(error: unknown): boolean;
+  /** Leaves only a little free space, so a coming write fails with ENOSPC. False when this disk cannot fill up. */
+  fillUp(random: SeededRandom): boolean;
+  /** Frees the space again (the operator cleaned up). */
+  freeSpace(): void;
 }
 
 export class MemoryDisk implements SimulatedDisk {
@@ -45,12 +49,20 @@ export class MemoryDisk implements SimulatedDisk {
   isSimulatedCrash(): boolean {
     return false;
   }
+
+  fillUp(): boolean {
+    return false;
+  }
+
+  freeSpace(): void {}
 }
 
 /** A small WAL segment size, so segments roll over and are deleted by compaction all the time. */
 export const SIMULATED_SEGMENT_BYTES = 4096;
 /** An armed crash fires within this many file operations of the next persist(). */
 export const CRASH_WITHIN_OPERATIONS = 8;
+/** A disk that fills up keeps less than this many bytes free. */
+export const FULL_DISK_FREE_BYTES_MAX = 2048;
 
 export class FileDisk implements SimulatedDisk {
   readonly kind = "file";
@@ -72,6 +84,8 @@ export class FileDisk implements SimulatedDisk {
   crash(random: SeededRandom): void {
     this.storage = undefined;
     this.fs.crash(random);
+    // The operator frees space before the node comes back.
+    this.freeSpace();
   }
 
   armCrashDuringNextPersist(random: SeededRandom): boolean {
@@ -86,5 +100,14 @@ export class FileDisk implements SimulatedDisk {
 
   isSimulatedCrash(error: unknown): boolean {
     return this.fs.isCrashed || error instanceof SimulatedCrash;
+  }
+
+  fillUp(random: SeededRandom): boolean {
+    this.fs.capacityBytes = this.fs.bytesUsed + random.nextInt(FULL_DISK_FREE_BYTES_MAX);
+    return true;
+  }
+
+  freeSpace(): void {
+    this.fs.capacityBytes = Number.POSITIVE_INFINITY;
   }
 }

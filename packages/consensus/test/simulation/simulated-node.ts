@@ -4,6 +4,7 @@
 // rebuilding the application from the storage snapshot plus the committed entries the
 // core hands out again.
 import type { RaftConfig } from "../../src/config.ts";
+import { StorageFullError } from "../../src/errors.ts";
 import { SeededRandom } from "../../src/prng.ts";
 import { RaftNode, type Ready, type Status } from "../../src/raft-node.ts";
 import type { ReadState } from "../../src/read-only.ts";
@@ -170,20 +171,20 @@ export class SimulatedNode {
       snapshotChunks: ready.snapshotChunks,
       ...(ready.installSnapshot ? { installSnapshot: ready.installSnapshot } : {}),
     };
-    if (crashAt === "duringPersist" && this.disk.armCrashDuringNextPersist(this.random)) {
-      try {
-        this.storage.persist(update);
-      } catch (error) {
-        if (this.disk.isSimulatedCrash(error)) {
-          this.crash("during persist");
-          return;
-        }
-        throw error;
-      }
-      this.disk.disarm();
-    } else {
+    const armed = crashAt === "duringPersist" && this.disk.armCrashDuringNextPersist(this.random);
+    try {
       this.storage.persist(update);
+    } catch (error) {
+      if (armed && this.disk.isSimulatedCrash(error)) {
+        this.crash("during persist");
+        return;
+      }
+      // A storage error stops the node, loudly; the agent's supervisor restarts it.
+      if (!(error instanceof StorageFullError)) throw error;
+      this.crash("disk full while persisting");
+      return;
     }
+    if (armed) this.disk.disarm();
     this.observer.afterPersist(this, ready);
     if (crashAt === "afterPersist") {
       this.crash("after persist");
@@ -234,18 +235,19 @@ export class SimulatedNode {
     }
     if (status.applied <= this.storage.snapshotMetadata().index) return false;
     const data = this.machine.snapshot(paddingBytes);
-    if (crashInside && this.disk.armCrashDuringNextPersist(this.random)) {
-      try {
-        this.storage.createSnapshot(status.applied, status.confState, data, retainEntries);
-      } catch (error) {
-        if (!this.disk.isSimulatedCrash(error)) throw error;
+    const armed = crashInside && this.disk.armCrashDuringNextPersist(this.random);
+    try {
+      this.storage.createSnapshot(status.applied, status.confState, data, retainEntries);
+    } catch (error) {
+      if (armed && this.disk.isSimulatedCrash(error)) {
         this.crash("while writing a snapshot");
         return false;
       }
-      this.disk.disarm();
-      return true;
+      if (!(error instanceof StorageFullError)) throw error;
+      this.crash("disk full while writing a snapshot");
+      return false;
     }
-    this.storage.createSnapshot(status.applied, status.confState, data, retainEntries);
+    if (armed) this.disk.disarm();
     return true;
   }
 }
