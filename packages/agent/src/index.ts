@@ -1,5 +1,7 @@
-// The public surface of @conclave/agent: config, node identity and trust, the libp2p host.
+// The public surface of @conclave/agent: config, node identity and trust, the libp2p host, the VIP,
+// health and the local BMC client.
 
+export * from "./bmc/index.ts";
 export { type LoadedConfig, loadConfig, type ParseConfigOptions, parseConfig } from "./config/load-config.ts";
 export { type ConfigReferenceRow, configReferenceRows, generateConfigReference } from "./config/reference.ts";
 export {
@@ -13,6 +15,7 @@ export {
 } from "./config/schema.ts";
 export { type RaftTiming, resolveTiming, TIMING_PROFILES, type TimingProfile } from "./config/timing.ts";
 export * from "./errors.ts";
+export * from "./health/index.ts";
 export {
   type ClusterSecret,
   generateClusterSecret,
@@ -64,3 +67,4 @@ export {
   type StaticPeerState,
   staticPeerDialer,
 } from "./p2p/static-peers.ts";
+export * from "./vip/index.ts";
