@@ -39,10 +39,14 @@ function run(command, args, options = {}) {
 function npmInstall(prefix, spec) {
   mkdirSync(prefix, { recursive: true });
   process.stderr.write(`bootstrap: installing ${spec} into ${prefix}\n`);
-  const status = run("npm", ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", spec], {
-    cwd: prefix,
-    shell: process.platform === "win32",
-  });
+  const status = run(
+    "npm",
+    ["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", spec],
+    {
+      cwd: prefix,
+      shell: process.platform === "win32",
+    },
+  );
   if (status !== 0) fail(`npm install ${spec} failed (exit ${status})`);
 }
 
@@ -86,7 +90,11 @@ function ensureWorkspaceInstalled(env) {
   const stamp = join(root, "node_modules", ".conclave-install-stamp");
   const digest = lockfileDigest();
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return;
-  const status = run(join(binDir, "pnpm"), ["install", "--frozen-lockfile", "--prefer-offline", "--reporter=append-only"], { cwd: root, env });
+  const status = run(
+    join(binDir, "pnpm"),
+    ["install", "--frozen-lockfile", "--prefer-offline", "--reporter=append-only"],
+    { cwd: root, env },
+  );
   if (status !== 0) fail(`pnpm install failed (exit ${status})`);
   writeFileSync(stamp, digest);
 }
