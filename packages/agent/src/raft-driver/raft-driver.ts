@@ -39,6 +39,7 @@ import type { CommandInput } from "../cluster-state/command.ts";
 import { ClusterCommandRejectedError } from "../cluster-state/errors.ts";
 import { MEMBERS_MAX } from "../cluster-state/types.ts";
 import type { RaftTiming } from "../config/timing.ts";
+import { AgentError } from "../errors.ts";
 import { type AgentLogger, silentLogger } from "../logger.ts";
 import type { RaftTransport } from "../p2p/raft-transport.ts";
 import { type LoopTimers, type MonotonicClock, systemClock, systemTimers } from "./clock.ts";
@@ -553,14 +554,18 @@ export class RaftDriver {
   }
 
   #takeRequests(): void {
-    const requests = this.#requests;
-    this.#requests = [];
-    for (const request of requests) {
+    // One at a time from the queue, so that a fatal error leaves the rest for shutdown to reject.
+    for (let request = this.#requests.shift(); request !== undefined; request = this.#requests.shift()) {
       try {
         this.#takeRequest(request);
       } catch (error) {
-        // The core refuses with typed errors (not leader, change pending, dropped): they go to the caller.
-        if (!(error instanceof ConsensusError) || error.code === "CONSENSUS_ERR_INVARIANT") throw error;
+        // Refusals (not leader, change pending, dropped, quorum at risk) go to the caller.
+        const refusal =
+          error instanceof AgentError || (error instanceof ConsensusError && error.code !== "CONSENSUS_ERR_INVARIANT");
+        if (!refusal) {
+          request.pending.deferred.reject(new DriverStoppedError("failed", { cause: error }));
+          throw error;
+        }
         request.pending.deferred.reject(error);
       }
     }

@@ -1,0 +1,105 @@
+// Proves, with a hand-driven clock and timers, that a driver whose loop was stalled past the lease safety margin reports the lease lost before it does anything else, and trusts a lease again only after a fresh quorum acknowledgement.
+
+import { MemoryStorage } from "@conclave/consensus";
+import { afterEach, describe, expect, it } from "vitest";
+import { ManualTime, type ManualTimers } from "../../src/raft-driver/clock.ts";
+import { MemoryRaftNetwork } from "../../src/raft-driver/memory-transport.ts";
+import { TestCluster } from "./support.ts";
+
+let cluster: TestCluster | undefined;
+afterEach(() => {
+  cluster?.cleanup();
+  cluster = undefined;
+});
+
+function manualCluster() {
+  const time = new ManualTime();
+  const timers = new Map<string, ManualTimers>();
+  cluster = new TestCluster({
+    ids: ["a", "b", "c"],
+    network: new MemoryRaftNetwork({ delivery: "immediate" }),
+    clock: time,
+    timersFor: (id) => {
+      const own = time.timersFor();
+      timers.set(id, own);
+      return own;
+    },
+    wallClock: () => 1_700_000_000_000 + time.now(),
+    storageFor: () => new MemoryStorage(),
+  });
+  for (const id of ["a", "b", "c"]) cluster.start(id);
+  return { c: cluster, time, timers };
+}
+
+function leaseHolderAfter(c: TestCluster, time: ManualTime, maxMs: number) {
+  for (let elapsed = 0; elapsed < maxMs; elapsed += 10) {
+    time.advance(10);
+    const holder = c.leaseHolder();
+    if (holder) return holder;
+  }
+  throw new Error(`no lease holder within ${maxMs} ms of manual time`);
+}
+
+describe("stall detection", () => {
+  it("drops the lease first after a stall longer than the margin, then re-acquires it on fresh acknowledgements", () => {
+    const { c, time, timers } = manualCluster();
+    const leader = leaseHolderAfter(c, time, 2_000);
+    time.advance(100);
+    expect(leader.status().lease.held).toBe(true);
+
+    // 60 ms without a turn: past the 40 ms margin, well within the 150 ms election timeout.
+    timers.get(leader.selfId)!.pause();
+    time.advance(60);
+    const before = c.events.length;
+    timers.get(leader.selfId)!.resume();
+
+    const after = c.events.slice(before).filter((event) => event.node === leader.selfId);
+    expect(after[0]).toMatchObject({ event: "leaseLost", payload: { reason: "stall" } });
+    expect(after[0]?.payload).toMatchObject({ stalledMs: expect.any(Number) });
+    expect(leader.status()).toMatchObject({ role: "leader", lease: { held: false }, stalls: 1 });
+
+    // Still leader: a heartbeat round later the lease is back, on acknowledgements dated after the stall.
+    time.advance(100);
+    expect(leader.status().lease.held).toBe(true);
+    const leaseEvents = c.events
+      .slice(before)
+      .filter((event) => event.event === "leaseLost" || event.event === "leaseAcquired")
+      .map((event) => `${event.node}:${event.event}`);
+    expect(leaseEvents).toEqual([`${leader.selfId}:leaseLost`, `${leader.selfId}:leaseAcquired`]);
+    expect(c.leaseOverlaps).toEqual([]);
+  });
+
+  it("after a stall long enough for a new leader, the old one drops the lease before it even learns it was deposed", () => {
+    const { c, time, timers } = manualCluster();
+    const old = leaseHolderAfter(c, time, 2_000);
+    timers.get(old.selfId)!.pause();
+    const successor = leaseHolderAfter(
+      { leaseHolder: () => c.running().find((d) => d !== old && d.status().lease.held) } as TestCluster,
+      time,
+      2_000,
+    );
+    expect(successor.selfId).not.toBe(old.selfId);
+    const before = c.events.length;
+    timers.get(old.selfId)!.resume();
+
+    const after = c.events.slice(before).filter((event) => event.node === old.selfId);
+    expect(after[0]).toMatchObject({ event: "leaseLost", payload: { reason: "stall" } });
+    expect(after.findIndex((event) => event.event === "leadershipChanged")).toBeGreaterThan(0);
+    time.advance(50);
+    expect(old.status()).toMatchObject({ role: "follower", leaderId: successor.selfId, lease: { held: false } });
+  });
+
+  it("catches up ticks by the clock and bounds the catch-up after a very long stall", () => {
+    const { c, time, timers } = manualCluster();
+    const leader = leaseHolderAfter(c, time, 2_000);
+    const ticksBefore = leader.status().ticks;
+    timers.get(leader.selfId)!.pause();
+    time.advance(60_000);
+    timers.get(leader.selfId)!.resume();
+    // At most 2 x electionTicks are replayed: enough for every timeout to fire.
+    expect(leader.status().ticks - ticksBefore).toBeLessThanOrEqual(2 * 15);
+    time.advance(500);
+    expect(c.leaseHolder()).toBeDefined();
+    expect(c.errors()).toEqual([]);
+  });
+});
