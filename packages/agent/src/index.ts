@@ -1,7 +1,27 @@
-// The public surface of @conclave/agent: config, node identity and trust, the libp2p host, the VIP,
+// The public surface of @conclave/agent: config, node identity and trust, the libp2p host, the cluster state and the Raft driver.
 // health and the local BMC client.
 
 export * from "./bmc/index.ts";
+export { canonicalJson, type JsonValue } from "./cluster-state/canonical-json.ts";
+export { type ApplyOutcome, ClusterState, type ClusterStateOptions } from "./cluster-state/cluster-state.ts";
+export {
+  type ClusterView,
+  COMMAND_MAX_BYTES,
+  type CommandContext,
+  type CommandDefinition,
+  type CommandInput,
+  CommandRegistry,
+  defineCommand,
+  type StateSection,
+} from "./cluster-state/command.ts";
+export { clusterCommands, DEFAULT_MEMBER_PRIORITY } from "./cluster-state/core-section.ts";
+export {
+  ClusterCommandInvalidError,
+  ClusterCommandRejectedError,
+  CommandRejection,
+  StateSnapshotError,
+} from "./cluster-state/errors.ts";
+export * from "./cluster-state/types.ts";
 export { type LoadedConfig, loadConfig, type ParseConfigOptions, parseConfig } from "./config/load-config.ts";
 export { type ConfigReferenceRow, configReferenceRows, generateConfigReference } from "./config/reference.ts";
 export {
@@ -67,4 +87,43 @@ export {
   type StaticPeerState,
   staticPeerDialer,
 } from "./p2p/static-peers.ts";
+export { type BootstrapDecision, bootstrapOnce, decideBootstrap, hasRaftState } from "./raft-driver/bootstrap.ts";
+export { type LoopTimers, ManualTime, type MonotonicClock, systemClock, systemTimers } from "./raft-driver/clock.ts";
+export {
+  BootstrapError,
+  DriverBusyError,
+  DriverStoppedError,
+  LeadershipLostError,
+  ProposalTimeoutError,
+  QuorumAtRiskError,
+  ReadTimeoutError,
+  TransferFailedError,
+  TransferTimeoutError,
+} from "./raft-driver/errors.ts";
+export { INBOX_MAX_BYTES_DEFAULT, INBOX_MAX_MESSAGES_DEFAULT } from "./raft-driver/inbox.ts";
+export { MemoryRaftNetwork, type MemoryRaftNetworkOptions } from "./raft-driver/memory-transport.ts";
+export {
+  type ApplyResult,
+  type DriverPhase,
+  type LeaseLostReason,
+  type MemberProgress,
+  PENDING_PROPOSALS_MAX,
+  PROPOSE_TIMEOUT_MS_DEFAULT,
+  RaftDriver,
+  type RaftDriverComponents,
+  type RaftDriverEvents,
+  type RaftDriverInit,
+  type RaftDriverStatus,
+  type RaftDriverTiming,
+  READ_TIMEOUT_MS_DEFAULT,
+  REQUESTS_MAX,
+  raftDriver,
+  SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+  SNAPSHOT_EVERY_LOG_BYTES_DEFAULT,
+  SNAPSHOT_RETAIN_ENTRIES_DEFAULT,
+  type SnapshotPolicy,
+  TRANSFER_TIMEOUT_MS_DEFAULT,
+  type TransferResult,
+} from "./raft-driver/raft-driver.ts";
+export { pickTransferTarget } from "./raft-driver/transfer-target.ts";
 export * from "./vip/index.ts";
