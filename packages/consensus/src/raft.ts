@@ -460,10 +460,19 @@ export class Raft {
   }
 
   private handleVoteRequest(message: VoteMessage): void {
+    // The lease check of stepHigherTerm again, for requests at our own term: another
+    // message (a rejected pre-vote's answer, say) may have raised our term and cleared
+    // the leader we heard from a moment ago, and that leader's lease still stands.
+    const inLease =
+      !message.force &&
+      this.config.checkQuorum &&
+      this.now - this.lastLeaderContact < this.config.electionTicks &&
+      this.vote !== message.from;
     const canVote =
-      this.vote === message.from ||
-      (this.vote === NO_NODE && this.leaderId === NO_NODE) ||
-      (message.type === "preVote" && message.term > this.term);
+      !inLease &&
+      (this.vote === message.from ||
+        (this.vote === NO_NODE && this.leaderId === NO_NODE) ||
+        (message.type === "preVote" && message.term > this.term));
     const upToDate = this.log.isUpToDate(message.lastIndex, message.lastTerm);
     const responseType = message.type === "vote" ? "voteResponse" : "preVoteResponse";
     if (canVote && upToDate) {

@@ -1,15 +1,17 @@
-// Proves the lease never overlaps another leader, and one leader per term, under random ticks, drops, reordering, campaigns and transfers.
+// Proves the lease never overlaps a newer leader, one leader per term, and identical applied entries, under random schedules and faults.
 import { describe, expect, it } from "vitest";
 import { SeededRandom } from "../../src/prng.ts";
-import type { Message } from "../../src/types.ts";
+import type { ConfChangeType, Message } from "../../src/types.ts";
 import { describeMessage, RaftNetwork } from "../support/raft-network.ts";
 
 /** Named bounds: runs and steps per run. */
-const RUNS = 1000;
+const RUNS = Number(process.env.LEASE_FUZZ_RUNS ?? 1000);
 const STEPS_PER_RUN = 600;
 
 /** Bound on the events a failure prints. */
-const TRACE_EVENTS = 80;
+const TRACE_EVENTS = Number(process.env.LEASE_FUZZ_TRACE ?? 80);
+
+let snapshotsInstalled = 0;
 
 function checkInvariants(network: RaftNetwork, leadersByTerm: Map<number, string>, seed: number, step: number) {
   const leaders = network.leaders();
@@ -20,6 +22,18 @@ function checkInvariants(network: RaftNetwork, leadersByTerm: Map<number, string
       throw new Error(`seed ${seed} step ${step}: two leaders in term ${term}: ${known} and ${id}`);
     }
     leadersByTerm.set(term, id);
+  }
+  // State machine safety: every node applied the same entry at each index.
+  const appliedAt = new Map<number, string>();
+  for (const id of network.ids) {
+    for (const entry of network.peer(id).applied) {
+      const text = `${entry.term}/${entry.index}:${entry.type}:${Buffer.from(entry.data).toString("hex")}`;
+      const other = appliedAt.get(entry.index);
+      if (other !== undefined && other !== text) {
+        throw new Error(`seed ${seed} step ${step}: index ${entry.index} applied as ${other} and as ${text}`);
+      }
+      appliedAt.set(entry.index, text);
+    }
   }
   for (const id of network.ids) {
     if (!network.node(id).hasLease()) continue;
@@ -35,11 +49,19 @@ function checkInvariants(network: RaftNetwork, leadersByTerm: Map<number, string
   }
 }
 
-function run(seed: number): number {
+function run(seed: number): { terms: number; confChangesApplied: number; fourVoted: boolean } {
   const random = new SeededRandom(seed);
-  const network = new RaftNetwork({ ids: ["1", "2", "3"], seed, electionTicks: 10, heartbeatTicks: 2 });
+  const network = new RaftNetwork({
+    ids: ["1", "2", "3"],
+    seed,
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    config: { maxSnapshotChunkBytes: 8 },
+  });
   const leadersByTerm = new Map<number, string>();
   let proposals = 0;
+  // Node 4 starts empty and outside the cluster; leaders add and remove it at random.
+  network.addPeer("4");
   network.drop(() => random.nextInt(10) === 0);
   const trace: string[] = [];
   const note = (text: string): void => {
@@ -50,7 +72,7 @@ function run(seed: number): number {
     if (event.kind === "send") note(`  sent ${describeMessage(event.message)}${event.dropped ? " (dropped)" : ""}`);
   };
   for (let step = 0; step < STEPS_PER_RUN; step++) {
-    const id = String(random.nextInt(3) + 1);
+    const id = String(random.nextInt(4) + 1);
     const action = random.nextInt(100);
     try {
       if (action < 45) {
@@ -67,18 +89,24 @@ function run(seed: number): number {
         note(`${step}: campaign ${id}`);
         network.node(id).campaign();
       } else if (action < 93) {
-        const to = String(random.nextInt(3) + 1);
+        const to = String(random.nextInt(4) + 1);
         if (network.node(id).status().role === "leader") {
           note(`${step}: transfer ${id} -> ${to}`);
           network.node(id).transferLeadership(to);
         }
       } else if (action < 96) {
         if (network.node(id).status().role === "leader") {
-          network.propose(id, `p${proposals++}`);
+          if (random.nextInt(2) === 0) {
+            const type = random.nextInt(3) as ConfChangeType;
+            note(`${step}: ${id} proposes conf change ${type} 4`);
+            network.node(id).proposeConfChange({ type, nodeId: "4" });
+          } else {
+            network.propose(id, `p${proposals++}`);
+          }
         }
       } else if (action < 99) {
         // Cut one link, one way, or heal them all.
-        const to = String(random.nextInt(3) + 1);
+        const to = String(random.nextInt(4) + 1);
         if (random.nextInt(3) === 0) {
           note(`${step}: heal`);
           network.heal();
@@ -87,6 +115,17 @@ function run(seed: number): number {
           network.cutLink(id, to);
         }
         network.drop(() => random.nextInt(10) === 0);
+      } else if (random.nextInt(4) === 0) {
+        // Crash and restart from storage (everything handed out was persisted).
+        note(`${step}: restart ${id}`);
+        network.restart(id);
+      } else if (random.nextInt(3) === 0) {
+        // The application snapshots and compacts its log; laggards then need InstallSnapshot.
+        const { applied } = network.node(id).status();
+        if (applied > network.peer(id).storage.snapshotMetadata().index) {
+          note(`${step}: compact ${id} at ${applied}`);
+          network.compact(id, applied);
+        }
       } else {
         // Duplicate a message in flight.
         const message = network.pending[random.nextInt(Math.max(1, network.pending.length))];
@@ -106,14 +145,37 @@ function run(seed: number): number {
       throw new Error(`${(error as Error).message}\n${trace.join("\n")}\n${states.join("\n")}`);
     }
   }
-  return leadersByTerm.size;
+  const confChangesApplied = network.peer("1").applied.filter((entry) => entry.type === 1).length;
+  snapshotsInstalled += network.ids.reduce((sum, id) => sum + network.peer(id).installedSnapshots.length, 0);
+  return {
+    terms: leadersByTerm.size,
+    confChangesApplied,
+    fourVoted: network.node("1").status().confState.voters.includes("4"),
+  };
 }
 
 describe("leader lease under random schedules", () => {
-  it(`holds in ${RUNS} random runs of ${STEPS_PER_RUN} steps`, () => {
-    let terms = 0;
-    for (let seed = 1; seed <= RUNS; seed++) terms += run(seed);
-    // The runs did elect leaders, many times over.
-    expect(terms).toBeGreaterThan(RUNS);
-  });
+  it(
+    `holds in ${RUNS} random runs of ${STEPS_PER_RUN} steps`,
+    () => {
+      let terms = 0;
+      let confChanges = 0;
+      let endedWithFourVoters = 0;
+      const only = process.env.LEASE_FUZZ_SEED;
+      const seeds = only ? [Number(only)] : Array.from({ length: RUNS }, (_, i) => i + 1);
+      for (const seed of seeds) {
+        const result = run(seed);
+        terms += result.terms;
+        confChanges += result.confChangesApplied;
+        if (result.fourVoted) endedWithFourVoters++;
+      }
+      if (only) return;
+      // The runs did elect leaders and change membership, many times over.
+      expect(terms).toBeGreaterThan(RUNS);
+      expect(confChanges).toBeGreaterThan(RUNS / 5);
+      expect(endedWithFourVoters).toBeGreaterThan(RUNS / 50);
+      expect(snapshotsInstalled).toBeGreaterThan(RUNS / 20);
+    },
+    60_000 + RUNS * 20,
+  );
 });

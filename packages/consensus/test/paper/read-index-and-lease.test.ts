@@ -2,7 +2,14 @@
 import { describe, expect, it } from "vitest";
 import { NotLeaderError } from "../../src/errors.ts";
 import type { Message } from "../../src/types.ts";
-import { appendResponse, describeMessage, RaftNetwork, Solo } from "../support/raft-network.ts";
+import {
+  appendResponse,
+  describeMessage,
+  heartbeatMessage,
+  RaftNetwork,
+  Solo,
+  voteRequest,
+} from "../support/raft-network.ts";
 
 const basic = { preVote: false, checkQuorum: false };
 const heartbeatResponse = (from: string, term: number, readRound: number, leaseTick = 0): Message => ({
@@ -129,6 +136,27 @@ describe("thesis §6.4.1 leader lease", () => {
     expect(network.node("1").status()).toMatchObject({ role: "leader", hasLease: true });
     network.tick("1");
     expect(network.node("1").status()).toMatchObject({ role: "leader", hasLease: false });
+  });
+
+  it("a follower whose term another message raised still refuses votes within the lease", () => {
+    // Regression (found by lease-fuzz seed 18045): a rejected pre-vote's answer from a
+    // candidate of a higher term raised a follower's term and cleared its leader, and the
+    // follower then voted for that candidate while its old leader still held the lease.
+    // init: 1 follows leader 3 of term 8, heard from it just now
+    const solo = new Solo({ term: 7, logTerms: [6, 6] });
+    solo.step(heartbeatMessage({ from: "3", to: "1", term: 8 }));
+    expect(solo.node.status()).toMatchObject({ term: 8, leaderId: "3" });
+    // act: 2, a candidate of term 9, rejects an old pre-vote of 1's, then asks for 1's vote
+    solo.step({ type: "preVoteResponse", from: "2", to: "1", term: 9, reject: true });
+    expect(solo.node.status()).toMatchObject({ term: 9, leaderId: "" });
+    const out = solo.step(voteRequest({ from: "2", to: "1", term: 9 }, { lastIndex: 3, lastTerm: 6 }));
+    // check
+    expect(out.map(describeMessage)).toEqual(["1->2 voteResponse term=9 reject"]);
+    expect(solo.node.status().vote).toBe("");
+    // An election timeout later (3 has gone quiet), the vote is granted.
+    solo.tick(10);
+    const later = solo.step(voteRequest({ from: "2", to: "1", term: 9 }, { lastIndex: 3, lastTerm: 6 }));
+    expect(later.map(describeMessage)).toEqual(["1->2 voteResponse term=9"]);
   });
 
   it.each([1, 2, 3, 4, 5, 6, 7, 8])(
