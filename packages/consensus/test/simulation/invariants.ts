@@ -61,7 +61,7 @@ export class ClusterInvariants {
   private readonly committed = new Map<number, string>();
   /** The state hash after applying each committed index. */
   private readonly hashAfter = new Map<number, number>();
-  /** The highest commit index any node has made durable. */
+  /** The highest commit index any node has persisted (a quorum holds everything up to it). */
   committedIndex = 1;
   /** Proposal id -> the index it was applied at. */
   readonly appliedProposals = new Map<number, number>();
