@@ -1,6 +1,7 @@
 // The public surface of @conclave/agent: config, node identity and trust, the libp2p host, the cluster state and the Raft driver.
 // health and the local BMC client.
 
+export * from "./autopilot/index.ts";
 export * from "./bmc/index.ts";
 export { canonicalJson, type JsonValue } from "./cluster-state/canonical-json.ts";
 export { type ApplyOutcome, ClusterState, type ClusterStateOptions } from "./cluster-state/cluster-state.ts";
