@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// conclave: the operator's CLI for the local Conclave agent. `conclave --help` lists the commands.
+//   node packages/agent/src/bin/conclave.ts status [--config FILE | --socket PATH] [--json] [--timeout MS]
+import { runCli } from "../cli/main.ts";
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});
