@@ -222,6 +222,8 @@ export function planAutopilot(input: AutopilotInput): AutopilotPlan {
   if (lost !== undefined) {
     const votersAfter = voterCount - 1;
     const floor = Math.min(AUTOPILOT_MIN_VOTERS_AFTER_REMOVAL, members.length);
+    // A dead voter is never active, so rule 0 already implies the quorum check; it stays, as the
+    // driver's own QuorumAtRiskError check does, so the safety of a removal is stated where it is made.
     const refusal =
       activeVoters < quorumOf(votersAfter)
         ? `the ${votersAfter} voters left would need ${quorumOf(votersAfter)} reachable and only ${activeVoters} are`
