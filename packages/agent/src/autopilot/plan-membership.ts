@@ -89,6 +89,7 @@ export type AutopilotReportCode =
   | "AUTOPILOT_MEMBER_DEAD"
   | "AUTOPILOT_NO_QUORUM"
   | "AUTOPILOT_TWO_VOTERS_NO_WITNESS"
+  | "AUTOPILOT_SINGLE_VOTER"
   | "AUTOPILOT_EVEN_VOTERS"
   | "AUTOPILOT_DEAD_VOTER_NOT_REPLACED"
   | "AUTOPILOT_REMOVAL_UNSAFE";
@@ -176,16 +177,33 @@ export function planAutopilot(input: AutopilotInput): AutopilotPlan {
     });
   }
 
+  const onlyVoter = voters.length === 1 ? voters[0] : undefined;
+  if (onlyVoter !== undefined && observed.length > 1 && config.maxVoters > 1) {
+    reports.push({
+      code: "AUTOPILOT_SINGLE_VOTER",
+      nodeId: onlyVoter.member.id,
+      message: `only ${onlyVoter.member.id} votes: losing it stops the cluster; two caught-up learners (or a learner and a witness) let the autopilot make 3 voters`,
+    });
+  }
+
   const finish = (action: AutopilotAction | null): AutopilotPlan => {
     // Even counts: a majority of 2k voters is k+1, so 2k voters survive k-1 failures, as 2k-1 do.
     // The extra voter adds no fault tolerance, only one more BMC every commit and election waits on.
     if (action === null && voterCount % 2 === 0 && voterCount > 2) {
       reports.push({
         code: "AUTOPILOT_EVEN_VOTERS",
-        message: `${voterCount} voters survive no more failures than ${voterCount - 1}: an even count adds no fault tolerance; add a learner so one can be promoted`,
+        message: `${voterCount} voters survive no more failures than ${voterCount - 1}: an even count adds no fault tolerance; ${
+          voterCount < config.maxVoters
+            ? "add a learner so one can be promoted"
+            : `maxVoters is ${config.maxVoters}: an odd maxVoters avoids this`
+        }`,
       });
     }
-    return Object.freeze({ action: action === null ? null : Object.freeze(action), reports, memory });
+    return Object.freeze({
+      action: action === null ? null : Object.freeze(action),
+      reports: Object.freeze(reports),
+      memory,
+    });
   };
 
   // 0. Nothing commits without a majority: planning a change would only queue a doomed proposal.

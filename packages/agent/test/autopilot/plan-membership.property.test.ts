@@ -17,7 +17,7 @@ import {
 import { applyAction, type Cluster, T0 } from "./support.ts";
 
 const SELF = "bmc-00";
-const RUNS = Number(process.env.AUTOPILOT_PROPERTY_RUNS ?? 300);
+const RUNS = Number(process.env.AUTOPILOT_PROPERTY_RUNS ?? 500);
 
 const memberArb = fc.record({
   voter: fc.boolean(),

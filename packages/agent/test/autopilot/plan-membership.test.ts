@@ -188,6 +188,9 @@ describe("odd voter counts", () => {
     expect(plan.reports[0]?.message).toBe(
       "4 voters survive no more failures than 3: an even count adds no fault tolerance; add a learner so one can be promoted",
     );
+    expect(planAfter(cluster({ a: {}, b: {}, c: {}, d: {} }), 10_000, { maxVoters: 4 }).reports[0]?.message).toBe(
+      "4 voters survive no more failures than 3: an even count adds no fault tolerance; maxVoters is 4: an odd maxVoters avoids this",
+    );
   });
 });
 
@@ -316,6 +319,20 @@ describe("two voters", () => {
         message: "two voters and no witness: losing either BMC stops the cluster; add a witness",
       },
     ]);
+  });
+
+  it("says when a single voter carries the cluster", () => {
+    const plan = planAfter(cluster({ a: {}, b: { role: "learner" } }), 10_000);
+    expect(plan.action).toBeNull();
+    expect(plan.reports).toEqual([
+      {
+        code: "AUTOPILOT_SINGLE_VOTER",
+        nodeId: "a",
+        message:
+          "only a votes: losing it stops the cluster; two caught-up learners (or a learner and a witness) let the autopilot make 3 voters",
+      },
+    ]);
+    expect(planAfter(cluster({ a: {}, b: { role: "learner" } }), 10_000, { maxVoters: 1 }).reports).toEqual([]);
   });
 
   it("is quiet when one of the two voters is a witness", () => {
