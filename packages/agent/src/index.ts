@@ -3,6 +3,16 @@
 
 export * from "./autopilot/index.ts";
 export * from "./bmc/index.ts";
+export {
+  CliError,
+  ControlProtocolError,
+  ControlRequestError,
+  ControlTimeoutError,
+  DaemonUnreachableError,
+  UsageError,
+} from "./cli/cli-errors.ts";
+export { type ControlClient, type ControlClientOptions, createControlClient } from "./cli/control-client.ts";
+export { type CliEnvironment, runCli } from "./cli/main.ts";
 export { canonicalJson, type JsonValue } from "./cluster-state/canonical-json.ts";
 export { type ApplyOutcome, ClusterState, type ClusterStateOptions } from "./cluster-state/cluster-state.ts";
 export {
