@@ -78,6 +78,17 @@ describe("reads", () => {
     expect(out).toContain(`7     ${MEMBERS[0]?.id}  2026-11-24 00:31:02`);
   });
 
+  it("colours a terminal's output unless NO_COLOR or TERM=dumb says not to", async () => {
+    const render = async (env: Record<string, string>) => {
+      const io = captureOutput(true);
+      await runCli(["status", "--socket", server.socketPath], { ...io, env });
+      return io.out;
+    };
+    expect(await render({})).toContain("\u001b[32mok");
+    expect(await render({ NO_COLOR: "1" })).not.toContain("\u001b[");
+    expect(await render({ TERM: "dumb" })).not.toContain("\u001b[");
+  });
+
   it("finds the socket in the config's stateDir, or --socket overrides it", async () => {
     const config = join(scratch, "conclave.yaml");
     writeFileSync(config, `clusterName: rack-a\nstateDir: ${JSON.stringify(dirname(server.socketPath))}\n`);
