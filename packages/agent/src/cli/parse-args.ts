@@ -41,6 +41,9 @@ interface OptionToken {
   readonly inlineValue: boolean | undefined;
 }
 
+/** Own keys only: `--constructor` is not an option. */
+const isKnownOption = (name: string): name is OptionName => Object.hasOwn(OPTION_SPECS, name);
+
 const TOP_LEVEL_WORDS = [...new Set(COMMAND_SPECS.map((spec) => spec.name.split(" ")[0] as string)), "help"];
 
 export function parseCommandLine(argv: readonly string[]): CommandLine {
@@ -77,11 +80,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (word === undefined) {
     if (wantsHelp) return { kind: "help", command: undefined };
     if (options.some((option) => option.name === "version")) return { kind: "version" };
-    const unknown = options.find((option) => !(option.name in OPTION_SPECS));
+    const unknown = options.find((option) => !isKnownOption(option.name));
     if (unknown !== undefined) throw unknownOption(unknown, Object.keys(OPTION_SPECS) as OptionName[]);
     throw new UsageError(`missing command: one of ${TOP_LEVEL_WORDS.join(", ")} (conclave --help explains them)`);
   }
-  const unknown = options.find((option) => !(option.name in OPTION_SPECS));
+  const unknown = options.find((option) => !isKnownOption(option.name));
   if (unknown !== undefined && !TOP_LEVEL_WORDS.includes(word)) {
     // `--too NODE status`: the unknown option swallowed nothing, so NODE looks like the command; name the option.
     throw unknownOption(unknown, Object.keys(OPTION_SPECS) as OptionName[]);
@@ -114,7 +117,7 @@ function readOptions(spec: CommandSpec, tokens: readonly OptionToken[]): CliOpti
   const seen = new Map<OptionName, string | boolean>();
   for (const token of tokens) {
     const name = token.name as OptionName;
-    if (!(token.name in OPTION_SPECS)) throw unknownOption(token, allowed);
+    if (!isKnownOption(token.name)) throw unknownOption(token, allowed);
     if (!allowed.includes(name)) {
       throw new UsageError(`option "--${name}" does not apply to "conclave ${spec.name}"`);
     }

@@ -74,6 +74,7 @@ describe("usage errors exit 2 with one sentence on stderr", () => {
     [["transfer-leadership", "--too", "bmc2"], 'conclave: unknown option "--too" (did you mean "--to"?)'],
     [["--too", "bmc2", "transfer-leadership"], 'conclave: unknown option "--too" (did you mean "--to"?)'],
     [["status", "-x"], 'conclave: unknown option "-x"'],
+    [["status", "--constructor"], 'conclave: unknown option "--constructor"'],
     [["init", "--socket", "/s"], 'conclave: option "--socket" does not apply to "conclave init"'],
     [["status", "--to", "bmc2"], 'conclave: option "--to" does not apply to "conclave status"'],
     [["transfer-leadership", "--to"], 'conclave: option "--to" needs a value (NODE)'],
