@@ -1,5 +1,6 @@
 // Proves the command line grammar: every command parses, and each usage mistake exits 2 with one sentence naming the bad value.
 import { describe, expect, it } from "vitest";
+import { COMMAND_SPECS } from "../../src/cli/command-specs.ts";
 import { EXIT_USAGE, runCli } from "../../src/cli/main.ts";
 import { parseCommandLine } from "../../src/cli/parse-args.ts";
 import { editDistance, suggest } from "../../src/cli/suggest.ts";
@@ -141,6 +142,15 @@ describe("help and version exit 0 on stdout", () => {
     const init = await usage(["init", "-h"]);
     expect(init.out).toContain("--cluster-name NAME");
     expect(init.out).not.toContain("--socket");
+  });
+
+  it("every command answers --help with its usage line", async () => {
+    for (const spec of COMMAND_SPECS) {
+      const { code, out, err } = await usage([...spec.name.split(" "), "--help"]);
+      expect({ code, err }).toEqual({ code: 0, err: "" });
+      expect(out.startsWith(`usage: conclave ${spec.name}`)).toBe(true);
+      expect(out).toContain(spec.summary);
+    }
   });
 
   it("prints the version with the control API version", async () => {
