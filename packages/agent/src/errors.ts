@@ -39,7 +39,13 @@ export type AgentErrorCode =
   | "AGENT_ERR_BMC_UNREACHABLE"
   | "AGENT_ERR_BMC_TIMEOUT"
   | "AGENT_ERR_BMC_AUTH"
-  | "AGENT_ERR_BMC_RESPONSE_TOO_LARGE";
+  | "AGENT_ERR_BMC_RESPONSE_TOO_LARGE"
+  // the daemon (src/daemon/)
+  | "AGENT_ERR_UNKNOWN_NODE"
+  | "AGENT_ERR_AMBIGUOUS_NODE"
+  | "AGENT_ERR_NO_POC"
+  | "AGENT_ERR_CONTROL_REQUEST"
+  | "AGENT_ERR_JOIN";
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;
@@ -270,5 +276,58 @@ export class BmcResponseTooLargeError extends AgentError {
   constructor(path: string, maxBytes: number) {
     super("AGENT_ERR_BMC_RESPONSE_TOO_LARGE", `the local BMC's answer to ${path} exceeds ${maxBytes} bytes`);
     this.maxBytes = maxBytes;
+  }
+}
+
+// ---------------------------------------------------------------- the daemon
+
+/** A node argument (id, id prefix or member name) names no member. */
+export class UnknownNodeError extends AgentError {
+  readonly value: string;
+
+  constructor(value: string) {
+    super(
+      "AGENT_ERR_UNKNOWN_NODE",
+      `no member matches "${value}" (give a node id, a unique id prefix or a member name)`,
+    );
+    this.value = value;
+  }
+}
+
+/** A node argument matches more than one member. */
+export class AmbiguousNodeError extends AgentError {
+  readonly value: string;
+  readonly matches: readonly string[];
+
+  constructor(value: string, matches: readonly string[]) {
+    super(
+      "AGENT_ERR_AMBIGUOUS_NODE",
+      `"${value}" matches ${matches.length} members (${matches.join(", ")}): give more of the id`,
+    );
+    this.value = value;
+    this.matches = Object.freeze([...matches]);
+  }
+}
+
+/** A cluster-changing request cannot be served: there is no Point-of-Contact (no quorum, or an election under way). */
+export class NoPocError extends AgentError {
+  constructor(
+    message = "there is no Point-of-Contact right now (no quorum, or an election is under way); try again shortly",
+  ) {
+    super("AGENT_ERR_NO_POC", message);
+  }
+}
+
+/** A control request is malformed or asks for something that cannot be done. */
+export class ControlRequestError extends AgentError {
+  constructor(message: string) {
+    super("AGENT_ERR_CONTROL_REQUEST", message);
+  }
+}
+
+/** This node could not join the cluster through the PoC. */
+export class JoinError extends AgentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("AGENT_ERR_JOIN", message, options);
   }
 }

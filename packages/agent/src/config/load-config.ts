@@ -289,6 +289,21 @@ function checkMeaning(config: ConclaveConfig): string[] {
     problems.push(`"interface" is required when "vip.mode" is "interface": the VIP is added to it`);
   }
 
+  const nodeHttp = parseHostPort(config.nodeHttp);
+  if (nodeHttp === undefined) {
+    problems.push(
+      `"nodeHttp" must be an address and port such as "0.0.0.0:8444" or "[::]:8444" (got ${describeValue(config.nodeHttp)})`,
+    );
+  } else if (
+    vip.mode !== "none" &&
+    nodeHttp.port === config.facadePort &&
+    (nodeHttp.host === "0.0.0.0" || nodeHttp.host === "::" || nodeHttp.host === vip.address)
+  ) {
+    problems.push(
+      `"nodeHttp" (${config.nodeHttp}) covers the VIP's port "facadePort" (${config.facadePort}): the PoC could not bind the VIP; use another port`,
+    );
+  }
+
   for (const kind of ["cpu", "memory", "disk"] as const) {
     const { warningPercent, criticalPercent } = config.health[kind];
     if (warningPercent >= criticalPercent) {
@@ -304,6 +319,17 @@ function checkMeaning(config: ConclaveConfig): string[] {
     problems.push(`"bmc.redfishUrl" must be a URL such as "https://127.0.0.1" (got "${config.bmc.redfishUrl}")`);
   }
   return problems;
+}
+
+/** "host:port" or "[v6]:port" with an IP literal host and a port from 0 to 65535; undefined when malformed. */
+export function parseHostPort(text: string): { readonly host: string; readonly port: number } | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (match === null) return undefined;
+  const host = match[1] ?? match[2] ?? "";
+  const port = Number(match[3]);
+  if (port > 65_535) return undefined;
+  if (match[1] !== undefined ? !isIPv6(host) : !isIPv4(host)) return undefined;
+  return { host, port };
 }
 
 function checkMultiaddr(keyPath: string, text: string, listening: boolean): string[] {

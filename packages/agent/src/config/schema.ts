@@ -7,6 +7,10 @@ import { describeTimingProfile, TIMING_PROFILES } from "./timing.ts";
 export const DEFAULT_CONFIG_FILE = "/etc/conclave/conclave.yaml";
 /** The port agents listen on and dial by default (TCP, libp2p). */
 export const DEFAULT_P2P_PORT = 7420;
+/** The port the PoC serves Redfish on at the VIP. */
+export const DEFAULT_FACADE_PORT = 8443;
+/** Where every node answers on its own address (followers redirect to the VIP). */
+export const DEFAULT_NODE_HTTP = "0.0.0.0:8444";
 
 const Percent = (description: string, defaultPercent: number) =>
   Type.Integer({ minimum: 1, maximum: 100, default: defaultPercent, description });
@@ -70,6 +74,21 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {}, description: "The floating address that follows the PoC." },
     ),
+    facadePort: Type.Integer({
+      minimum: 1,
+      maximum: 65_535,
+      default: DEFAULT_FACADE_PORT,
+      description:
+        "TCP port the PoC serves Redfish on at the VIP. Plain HTTP until the Redfish facade brings TLS. The same on every node.",
+    }),
+    nodeHttp: Type.String({
+      minLength: 1,
+      default: DEFAULT_NODE_HTTP,
+      expected: 'an address and port, e.g. "0.0.0.0:8444" or "[::]:8444" (port 0: any free port)',
+      description:
+        "Address and port where this node answers on its own address: a follower redirects to the VIP (307), or answers 503 with Retry-After while there is no PoC. Must not be the VIP's port on an address that covers the VIP.",
+      examples: [DEFAULT_NODE_HTTP],
+    }),
     peers: Type.Array(
       Multiaddr("A peer to dial: a multiaddr, with or without `/p2p/<peer id>` (ids differ per node)."),
       {

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// conclaved: the Conclave agent daemon. `conclaved --config /etc/conclave/conclave.yaml`.
+// Exit codes: 0 stopped on SIGTERM/SIGINT, 1 failed while running (systemd restarts it),
+// 2 cannot start with this configuration (config, node key or cluster secret).
+import { parseArgs } from "node:util";
+import { loadConfig } from "../config/load-config.ts";
+import { DEFAULT_CONFIG_FILE } from "../config/schema.ts";
+import { startDaemon } from "../daemon/daemon.ts";
+import { createRootLogger } from "../daemon/root-logger.ts";
+import { AgentError, ClusterSecretError, ConfigError, NodeKeyError } from "../errors.ts";
+
+const USAGE = "usage: conclaved [--config FILE]   (default FILE: /etc/conclave/conclave.yaml)";
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`conclaved: ${message}\n`);
+  process.exit(code);
+}
+
+let configFile = DEFAULT_CONFIG_FILE;
+try {
+  const { values } = parseArgs({
+    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  configFile = values.config ?? DEFAULT_CONFIG_FILE;
+} catch (error) {
+  fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`, 2);
+}
+
+let loaded: ReturnType<typeof loadConfig>;
+try {
+  loaded = loadConfig(configFile);
+} catch (error) {
+  if (error instanceof ConfigError) fail(error.message, 2);
+  throw error;
+}
+
+const logger = createRootLogger();
+for (const warning of loaded.warnings) logger.warn({ component: "config", config: configFile }, warning);
+
+const startAbort = new AbortController();
+let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+let signalled = false;
+const onSignal = (signal: NodeJS.Signals): void => {
+  if (signalled) {
+    logger.warn({ signal }, "second signal: exiting at once");
+    process.exit(1);
+  }
+  signalled = true;
+  if (daemon === undefined) {
+    startAbort.abort(new Error(signal));
+    return;
+  }
+  daemon.stop(signal).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error({ err: error }, "shutdown failed");
+      process.exit(1);
+    },
+  );
+};
+process.on("SIGTERM", onSignal);
+process.on("SIGINT", onSignal);
+
+try {
+  daemon = await startDaemon({ config: loaded.config, configFile, logger, signal: startAbort.signal });
+} catch (error) {
+  if (startAbort.signal.aborted) {
+    logger.info({}, "stopped before the cluster formed");
+    process.exit(0);
+  }
+  const startUpError = error instanceof NodeKeyError || error instanceof ClusterSecretError;
+  logger.error({ err: error, code: error instanceof AgentError ? error.code : undefined }, "conclaved cannot start");
+  fail(error instanceof Error ? error.message : String(error), startUpError ? 2 : 1);
+}
+
+daemon.done.catch((error: unknown) => {
+  logger.fatal({ err: error }, "the Raft driver stopped on an error: exiting (the supervisor restarts the agent)");
+  process.exit(1);
+});

@@ -1,0 +1,645 @@
+// `conclaved`: wires the agent's parts into one daemon. Start-up order: config (already loaded
+// by the caller), the VIP manager (removes a stale VIP: nobody is PoC at start-up), node key and
+// cluster secret, Raft storage, the libp2p host, cluster formation (bootstrap, join or resume),
+// the Raft driver, the HTTP listeners, health and the control socket; then READY=1.
+//
+// Everything that reacts to Raft happens from the driver's events or from one reconcile timer,
+// never from a socket callback: the VIP follows leaseAcquired / leaseLost / leadershipChanged,
+// and the PoC's duties (cluster identity, leadership history, member records, promotions,
+// health and drain hand-overs) run one proposal at a time from the reconcile timer.
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { FileStorage, NO_NODE, type NodeId } from "@conclave/consensus";
+import type { FastifyInstance } from "fastify";
+import { type BmcClient, bmcClientFromConfig } from "../bmc/bmc-client.ts";
+import { ClusterState } from "../cluster-state/cluster-state.ts";
+import { clusterCommands } from "../cluster-state/core-section.ts";
+import type { LeadershipReason, MemberRecord } from "../cluster-state/types.ts";
+import { parseHostPort } from "../config/load-config.ts";
+import type { ConclaveConfig } from "../config/schema.ts";
+import { resolveTiming } from "../config/timing.ts";
+import { CONTROL_SOCKET_FILE_NAME, type StatusDocument } from "../control/control-protocol.ts";
+import { JoinError } from "../errors.ts";
+import { HealthPolicy, pickHealthiestSuccessor } from "../health/health-policy.ts";
+import { HEALTH_LEVEL_RANK, type HealthReport } from "../health/health-report.ts";
+import { createHealthSampler, type HealthSampler } from "../health/health-sampler.ts";
+import { readClusterSecret } from "../identity/cluster-secret.ts";
+import { loadOrCreateNodeKey } from "../identity/node-key.ts";
+import { type ConclaveHost, createConclaveHost } from "../p2p/host.ts";
+import type { RpcContext } from "../p2p/rpc.ts";
+import { bootstrapOnce, hasRaftState } from "../raft-driver/bootstrap.ts";
+import { RaftDriver } from "../raft-driver/raft-driver.ts";
+import { serverListenerHook } from "../vip/server-listener-hook.ts";
+import { createVipManager, type VipManager } from "../vip/vip-manager.ts";
+import { BOOTSTRAP_SETTLE_MS, formCluster, joinCluster } from "./cluster-formation.ts";
+import { ClusterOperations, successorCandidates } from "./cluster-operations.ts";
+import { type ControlServer, createControlServer } from "./control-server.ts";
+import { MembershipPlanner } from "./membership-hook.ts";
+import { buildNodeApp, type NodeRouting } from "./node-app.ts";
+import { PeerAdmission } from "./peer-admission.ts";
+import { buildPocApp } from "./poc-app.ts";
+import type { RootLogger } from "./root-logger.ts";
+import {
+  type HandoverNotice,
+  HELLO_TIMEOUT_MS,
+  type HelloAnswer,
+  JOIN_TIMEOUT_MS,
+  type JoinAnswer,
+  REPORT_TIMEOUT_MS,
+  RPC_METHODS,
+} from "./rpc-methods.ts";
+import { createSdNotifier } from "./sd-notify.ts";
+import {
+  buildHistoryDocument,
+  buildStatusDocument,
+  memberStatuses,
+  pocOf,
+  type StatusInputs,
+} from "./status-document.ts";
+
+/** How often the daemon reconciles: VIP retries, the PoC's duties, this node's report to the PoC. */
+export const RECONCILE_INTERVAL_MS = 200;
+/** On SIGTERM a PoC waits at most this long for its successor before it lets go anyway. */
+export const SHUTDOWN_TRANSFER_WAIT_MS = 3_000;
+/** A successor remembers why leadership came to it for this long. */
+export const HANDOVER_NOTICE_TTL_MS = 10_000;
+/** An unhealthy or drained PoC tries to hand over at most this often. */
+export const HANDOVER_RETRY_MS = 2_000;
+/** A learner is promoted after it has been caught up this many election timeouts. */
+export const PROMOTION_STABLE_ELECTION_TIMEOUTS = 2;
+
+export interface DaemonInit {
+  readonly config: ConclaveConfig;
+  readonly configFile: string;
+  readonly logger: RootLogger;
+  /** Aborts a start-up still waiting for peers (SIGTERM before the cluster formed). */
+  readonly signal?: AbortSignal;
+}
+
+export interface Daemon {
+  readonly nodeId: NodeId;
+  /** Settles when the daemon stops: resolves after stop(), rejects when Raft failed (storage). */
+  readonly done: Promise<void>;
+  /** Graceful: a PoC hands over first (bounded), then the VIP is released and everything stops. */
+  stop(reason: string): Promise<void>;
+}
+
+interface Listening {
+  readonly url: string;
+}
+
+export async function startDaemon(init: DaemonInit): Promise<Daemon> {
+  const { config, logger } = init;
+  const log = logger.child({ component: "daemon" });
+  const timing = resolveTiming(config.timing);
+  const abort = new AbortController();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const runCleanups = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        log.warn({ err: error }, "a part did not stop cleanly");
+      }
+    }
+  };
+
+  const driverRef: { current: RaftDriver | undefined } = { current: undefined };
+  const statusRef: { current: (() => StatusDocument) | undefined } = { current: undefined };
+  const onExternalAbort = (): void => abort.abort(init.signal?.reason);
+  init.signal?.addEventListener("abort", onExternalAbort, { once: true });
+  cleanups.push(() => init.signal?.removeEventListener("abort", onExternalAbort));
+  try {
+    // ---- the VIP first: a stale VIP from an earlier run goes before anything else.
+    const vipAddress = config.vip.address;
+    const pocApp: FastifyInstance = buildPocApp({
+      clusterUuid: () => driverRef.current?.state.identity?.clusterId ?? null,
+      clusterName: config.clusterName,
+      status: () => {
+        if (statusRef.current === undefined) throw new Error("status is not available yet");
+        return statusRef.current();
+      },
+    });
+    await pocApp.ready();
+    cleanups.push(() => pocApp.close());
+    const vip: VipManager = createVipManager({
+      mode: config.vip.mode,
+      address: vipAddress,
+      prefix: config.vip.prefix,
+      interface: config.interface,
+      listener: config.vip.mode === "loopback" ? serverListenerHook(pocApp.server, config.facadePort) : undefined,
+      logger: logger.child({ component: "vip" }),
+    });
+    await vip.start();
+    cleanups.push(() => vip.stop("shutdown"));
+
+    // ---- identity and trust.
+    const identity = await loadOrCreateNodeKey(config.stateDir);
+    const secret = readClusterSecret(config.secretFile);
+    const selfId = identity.nodeId;
+    log.info(
+      { nodeId: selfId, created: identity.created, secretFingerprint: secret.fingerprint, config: init.configFile },
+      "node identity loaded",
+    );
+
+    // ---- Raft storage, and the peer gate.
+    const storage = FileStorage.open({
+      dir: join(config.stateDir, "raft"),
+      logger: logger.child({ component: "storage" }),
+    });
+    cleanups.push(() => storage.close());
+    const admission = new PeerAdmission(selfId);
+    const lastHeardAtMs = new Map<NodeId, number>();
+
+    // ---- libp2p.
+    const host: ConclaveHost = await createConclaveHost({
+      privateKey: identity.privateKey,
+      clusterSecret: secret.psk,
+      clusterName: config.clusterName,
+      listen: config.listen,
+      staticPeers: config.peers,
+      mdns: config.mdns,
+      isPeerAllowed: admission.isPeerAllowed,
+      onRaftMessage: (message) => {
+        // Network events only enqueue.
+        lastHeardAtMs.set(message.from, Date.now());
+        driverRef.current?.enqueue(message);
+      },
+      logger: logger.child({ component: "p2p" }),
+    });
+    const pendingHandover: { notice: HandoverNotice | undefined; atMs: number } = { notice: undefined, atMs: 0 };
+    const isMember = (): boolean => {
+      const status = driverRef.current?.status();
+      return status !== undefined && (status.voters.includes(selfId) || status.learners.includes(selfId));
+    };
+    host.rpc.register(RPC_METHODS.hello, (): HelloAnswer => {
+      const driver = driverRef.current;
+      const status = driver?.status();
+      return {
+        member: isMember(),
+        hasState: driver !== undefined && status !== undefined && (status.lastIndex > 0 || status.term > 0),
+        leaderId: status === undefined || status.leaderId === NO_NODE ? null : status.leaderId,
+        clusterUuid: driver?.state.identity?.clusterId ?? null,
+      };
+    });
+    host.rpc.register(RPC_METHODS.join, async (_body, context: RpcContext): Promise<JoinAnswer> => {
+      const driver = driverRef.current;
+      const status = driver?.status();
+      if (driver === undefined || status === undefined || status.role !== "leader") {
+        return {
+          joined: false,
+          leaderId: status === undefined || status.leaderId === NO_NODE ? null : status.leaderId,
+        };
+      }
+      if (status.voters.includes(context.peerId) || status.learners.includes(context.peerId)) return { joined: true };
+      if (admission.isRemoved(context.peerId)) throw new JoinError(`${context.peerId} was removed from the cluster`);
+      log.info({ peer: context.peerId }, "admitting a joiner as a learner");
+      await driver.addLearner(context.peerId);
+      return { joined: true };
+    });
+    host.rpc.register(RPC_METHODS.handover, (body, context: RpcContext) => {
+      const notice = body as Partial<HandoverNotice> | null;
+      if (
+        notice !== null &&
+        typeof notice === "object" &&
+        typeof notice.reason === "string" &&
+        typeof notice.term === "number"
+      ) {
+        if (driverRef.current?.status().leaderId === context.peerId) {
+          pendingHandover.notice = { reason: notice.reason, term: notice.term };
+          pendingHandover.atMs = Date.now();
+        }
+      }
+      return { ok: true };
+    });
+    await host.start();
+    cleanups.push(() => host.stop());
+
+    // ---- forming the cluster (or resuming it).
+    const formation = await formCluster({
+      selfId,
+      bootstrapExpect: config.bootstrapExpect,
+      hasState: hasRaftState(storage),
+      settleMs: BOOTSTRAP_SETTLE_MS[config.timing],
+      discovered: () => host.connectedPeers(),
+      hello: async (peer) =>
+        (await host.rpc.call(peer, RPC_METHODS.hello, {}, { timeoutMs: HELLO_TIMEOUT_MS })) as HelloAnswer,
+      signal: abort.signal,
+      logger: logger.child({ component: "formation" }),
+    });
+    if (formation.action === "bootstrap") bootstrapOnce(storage, [selfId]);
+    log.info({ action: formation.action }, "cluster formation decided");
+
+    // ---- the Raft driver.
+    const driver = new RaftDriver(
+      { selfId, timing, witness: config.role === "witness" },
+      { storage, transport: host.raft, state: new ClusterState(), logger: logger.child({ component: "raft" }) },
+    );
+    driverRef.current = driver;
+    const syncMembers = (voters: readonly NodeId[], learners: readonly NodeId[]): void => {
+      for (const left of admission.setMembers([...voters, ...learners])) {
+        host.raft.forgetPeer(left);
+        log.info({ peer: left }, "a member left the configuration: no longer served");
+      }
+    };
+    {
+      const status = driver.status();
+      syncMembers(status.voters, status.learners);
+    }
+    const operations = new ClusterOperations({
+      driver,
+      rpc: host.rpc,
+      logger: logger.child({ component: "operations" }),
+    });
+    host.rpc.register(RPC_METHODS.control, (body) => operations.serveForwarded(body));
+
+    // ---- health and the local BMC.
+    const bmc: BmcClient = bmcClientFromConfig(config.bmc, { logger: logger.child({ component: "bmc" }) });
+    cleanups.push(() => bmc.close());
+    const healthPolicy = new HealthPolicy();
+    let latestHealth: HealthReport | undefined;
+    const health: HealthSampler = createHealthSampler({
+      thresholds: config.health,
+      stateDir: config.stateDir,
+      probeBmc: () => bmc.probe(),
+      logger: logger.child({ component: "health" }),
+      onReport: (report) => {
+        latestHealth = report;
+        healthPolicy.observe(report.level);
+      },
+    });
+
+    // ---- the VIP follows the lease.
+    let vipWanted = false;
+    let vipBusy = false;
+    const claimVip = (reason: string): void => {
+      vipWanted = true;
+      vipBusy = true;
+      vip
+        .claim(reason)
+        .catch((error: unknown) => log.error({ err: error, reason }, "could not claim the VIP; retrying while PoC"))
+        .finally(() => {
+          vipBusy = false;
+        });
+    };
+    const releaseVip = (reason: string): void => {
+      vipWanted = false;
+      vipBusy = true;
+      vip
+        .release(reason)
+        .catch((error: unknown) => log.error({ err: error, reason }, "could not release the VIP"))
+        .finally(() => {
+          vipBusy = false;
+        });
+    };
+    let pocSinceTerm = 0;
+    let planner = new MembershipPlanner();
+    driver.on("leaseAcquired", ({ term }) => {
+      claimVip(`PoC in term ${term}: lease acquired`);
+      if (pocSinceTerm !== term) {
+        pocSinceTerm = term;
+        planner = new MembershipPlanner();
+      }
+    });
+    driver.on("leaseLost", ({ term, reason }) => releaseVip(`lease lost in term ${term} (${reason})`));
+    driver.on("leadershipChanged", ({ role, leaderId, term, previousRole, previousLeaderId }) => {
+      if (previousRole === "leader" && role !== "leader") {
+        releaseVip(`leadership lost in term ${term}: ${leaderId === NO_NODE ? "no PoC yet" : `${leaderId} leads`}`);
+      }
+      healthPolicy.reset();
+      // A notice is for the node that takes over: once someone else leads, it is stale.
+      if (role !== "leader" && leaderId !== NO_NODE && leaderId !== previousLeaderId)
+        pendingHandover.notice = undefined;
+    });
+    driver.on("membershipChanged", ({ voters, learners }) => syncMembers(voters, learners));
+    const done = driver.run();
+    cleanups.push(() => driver.stop());
+
+    if (formation.action === "join") {
+      joinCluster({
+        via: formation.via,
+        isMember,
+        leaderHint: () => driver.status().leaderId,
+        join: async (peer) =>
+          (await host.rpc.call(peer, RPC_METHODS.join, {}, { timeoutMs: JOIN_TIMEOUT_MS })) as JoinAnswer,
+        discovered: () => host.connectedPeers(),
+        signal: abort.signal,
+        logger: logger.child({ component: "formation" }),
+      }).catch(() => {});
+    }
+
+    // ---- status.
+    const statusInputs = (): StatusInputs => ({
+      config,
+      driver: driver.status(),
+      members: driver.state.members(),
+      clusterUuid: driver.state.identity?.clusterId ?? null,
+      vip: vip.status(),
+      lastContactMs: (id) => {
+        const at = lastHeardAtMs.get(id);
+        return at === undefined ? null : Date.now() - at;
+      },
+      ownHealthReasons: latestHealth?.reasons ?? [],
+    });
+    const statusDocument = () => buildStatusDocument(statusInputs());
+    statusRef.current = statusDocument;
+
+    // ---- this node's own address.
+    const listenAt = parseHostPort(config.nodeHttp) ?? { host: "127.0.0.1", port: 0 };
+    const vipBaseUrl =
+      vipAddress === undefined
+        ? undefined
+        : `http://${vipAddress.includes(":") ? `[${vipAddress}]` : vipAddress}:${config.facadePort}`;
+    const routing = (): NodeRouting => {
+      const poc = pocOf(driver.status());
+      if (poc === selfId) return { kind: "serve" };
+      if (poc !== null && vipBaseUrl !== undefined && config.vip.mode !== "none")
+        return { kind: "redirect", baseUrl: vipBaseUrl };
+      return { kind: "unavailable" };
+    };
+    const nodeApp = buildNodeApp({
+      clusterUuid: () => driver.state.identity?.clusterId ?? null,
+      clusterName: config.clusterName,
+      status: statusDocument,
+      routing,
+    });
+    await nodeApp.listen({ host: listenAt.host, port: listenAt.port });
+    cleanups.push(() => nodeApp.close());
+    const nodeAddress = nodeApp.server.address();
+    const nodeListening: Listening = {
+      url: typeof nodeAddress === "object" && nodeAddress !== null ? `http://${listenAt.host}:${nodeAddress.port}` : "",
+    };
+
+    await health.start();
+    cleanups.push(() => health.stop());
+
+    // ---- the control socket.
+    const control: ControlServer = createControlServer({
+      socketPath: join(config.stateDir, CONTROL_SOCKET_FILE_NAME),
+      logger: logger.child({ component: "control" }),
+      handlers: {
+        status: statusDocument,
+        members: () => ({ members: memberStatuses(statusInputs()) }),
+        history: () => buildHistoryDocument(driver.state.leadershipHistory()),
+        ...operations.handlers(),
+      },
+    });
+    await control.start();
+    cleanups.push(() => control.stop());
+
+    // ---- the reconcile loop: the PoC's duties and this node's report.
+    let proposing = false;
+    let reporting = false;
+    let lastHandOverAtMs = 0;
+    let recordedTerm = 0;
+    const desiredRecord = () => ({
+      addresses: host.getMultiaddrs().map(String).slice(0, 8),
+      priority: config.priority,
+      labels: cleanLabels(config.labels),
+      witness: config.role === "witness",
+    });
+    const recordDiffers = (record: MemberRecord | undefined): boolean => {
+      if (record === undefined) return false;
+      const want = desiredRecord();
+      return (
+        record.priority !== want.priority ||
+        record.witness !== want.witness ||
+        JSON.stringify(record.addresses) !== JSON.stringify(want.addresses) ||
+        JSON.stringify(record.labels) !== JSON.stringify(sortKeys(want.labels))
+      );
+    };
+    const healthDiffers = (record: MemberRecord | undefined): boolean =>
+      record !== undefined &&
+      latestHealth !== undefined &&
+      (record.health?.status !== latestHealth.level || record.health.bmcReachable !== latestHealth.bmcReachable);
+    const healthBody = (report: HealthReport) => ({
+      status: report.level,
+      bmcReachable: report.bmcReachable,
+      ...(report.cpuPercent === undefined ? {} : { cpuPercent: report.cpuPercent }),
+      ...(report.memoryPercent === undefined ? {} : { memoryPercent: report.memoryPercent }),
+      ...(report.diskPercent === undefined ? {} : { diskPercent: report.diskPercent }),
+    });
+    const propose = (what: string, run: () => Promise<unknown>): void => {
+      proposing = true;
+      run()
+        .catch((error: unknown) => log.debug({ err: error, what }, "PoC duty did not complete; retrying"))
+        .finally(() => {
+          proposing = false;
+        });
+    };
+
+    // Members report to the PoC; the PoC proposes what they report, one at a time.
+    const memberReports = new Map<
+      NodeId,
+      { update?: ReturnType<typeof desiredRecord>; health?: ReturnType<typeof healthBody> }
+    >();
+    host.rpc.register(RPC_METHODS.report, (body, context: RpcContext) => {
+      if (driver.status().role !== "leader") return { accepted: false };
+      const report = body as {
+        update?: ReturnType<typeof desiredRecord>;
+        health?: ReturnType<typeof healthBody>;
+      } | null;
+      if (report !== null && typeof report === "object") memberReports.set(context.peerId, report);
+      return { accepted: true };
+    });
+
+    const pocDuties = (): void => {
+      const status = driver.status();
+      if (status.role !== "leader" || !status.lease.held || proposing) return;
+      const state = driver.state;
+      if (state.identity === null) {
+        const clusterId = randomUUID();
+        propose("cluster.init", async () => {
+          await driver.propose(clusterCommands.initCluster(clusterId, config.clusterName));
+          log.info({ clusterId }, "cluster identity created");
+        });
+        return;
+      }
+      if (recordedTerm !== status.term) {
+        const last = state.leadershipHistory().at(-1);
+        if (last !== undefined && last.term >= status.term) {
+          recordedTerm = status.term;
+        } else {
+          const notice = pendingHandover.notice;
+          const fresh = notice !== undefined && Date.now() - pendingHandover.atMs <= HANDOVER_NOTICE_TTL_MS;
+          const reason: LeadershipReason = fresh ? notice.reason : last === undefined ? "bootstrap" : "election";
+          const term = status.term;
+          propose("leadership.record", async () => {
+            await driver.propose(clusterCommands.recordLeadership(term, selfId, reason));
+            recordedTerm = term;
+            pendingHandover.notice = undefined;
+            log.info({ term, reason }, "this node is PoC: leadership recorded");
+          });
+          return;
+        }
+      }
+      const self = state.member(selfId);
+      if (recordDiffers(self)) {
+        const update = desiredRecord();
+        propose("member.update", () => driver.propose(clusterCommands.updateMember(selfId, update)));
+        return;
+      }
+      if (healthDiffers(self) && latestHealth !== undefined) {
+        const body = healthBody(latestHealth);
+        propose("member.health", () => driver.propose(clusterCommands.reportHealth(selfId, body)));
+        return;
+      }
+      for (const [id, report] of memberReports) {
+        memberReports.delete(id);
+        const record = state.member(id);
+        if (record === undefined) continue;
+        if (report.update !== undefined) {
+          const update = report.update;
+          propose("member.update", () => driver.propose(clusterCommands.updateMember(id, update)));
+          if (report.health !== undefined) memberReports.set(id, { health: report.health });
+          return;
+        }
+        if (report.health !== undefined && record.health?.status !== report.health.status) {
+          const body = report.health;
+          propose("member.health", () => driver.propose(clusterCommands.reportHealth(id, body)));
+          return;
+        }
+      }
+      // Autopilot hook: one membership change at a time.
+      const change = planner.plan({
+        selfId,
+        nowMs: Date.now(),
+        voters: status.voters,
+        learners: status.learners,
+        members: state.members(),
+        progress: status.members,
+        maxVoters: config.maxVoters,
+        stableMs: PROMOTION_STABLE_ELECTION_TIMEOUTS * timing.electionTimeoutMaxMs,
+      });
+      if (change !== null) {
+        propose("promote", async () => {
+          log.info({ peer: change.nodeId, reason: change.reason }, "promoting a learner to voter");
+          await driver.promote(change.nodeId);
+        });
+        return;
+      }
+      // A drained PoC hands over at once; an unhealthy one when someone healthier can take over.
+      const now = Date.now();
+      if (now - lastHandOverAtMs < HANDOVER_RETRY_MS) return;
+      if (self?.drained === true) {
+        lastHandOverAtMs = now;
+        propose("drain hand-over", () => operations.handOver("drain"));
+        return;
+      }
+      if (healthPolicy.shouldHandOver && latestHealth !== undefined) {
+        const best = pickHealthiestSuccessor(successorCandidates(driver));
+        if (best !== undefined && HEALTH_LEVEL_RANK[best.level] < HEALTH_LEVEL_RANK[latestHealth.level]) {
+          lastHandOverAtMs = now;
+          log.warn(
+            { to: best.id, level: latestHealth.level, reasons: latestHealth.reasons },
+            "unhealthy PoC hands over",
+          );
+          propose("health hand-over", () => operations.handOver("health", best.id));
+        }
+      }
+    };
+
+    const reportToPoc = (): void => {
+      const status = driver.status();
+      if (status.role === "leader" || status.leaderId === NO_NODE || reporting) return;
+      const self = driver.state.member(selfId);
+      const update = recordDiffers(self) ? desiredRecord() : undefined;
+      const healthReport = healthDiffers(self) && latestHealth !== undefined ? healthBody(latestHealth) : undefined;
+      if (update === undefined && healthReport === undefined) return;
+      reporting = true;
+      host.rpc
+        .call(status.leaderId, RPC_METHODS.report, { update, health: healthReport }, { timeoutMs: REPORT_TIMEOUT_MS })
+        .catch((error: unknown) => log.debug({ err: error }, "could not report to the PoC"))
+        // Give the PoC time to commit before comparing again.
+        .finally(() => setTimeout(() => (reporting = false), 4 * timing.heartbeatIntervalMs).unref());
+    };
+
+    const reconcile = (): void => {
+      if (driver.phase !== "running") return;
+      try {
+        const leaseHeld = driver.status().lease.held;
+        if (leaseHeld && !vipBusy && !vip.status().held) claimVip("PoC with lease: retrying the claim");
+        if (!leaseHeld && vipWanted && !vipBusy) releaseVip("no lease");
+        pocDuties();
+        reportToPoc();
+      } catch (error) {
+        log.error({ err: error }, "reconcile failed");
+      }
+    };
+    const reconcileTimer = setInterval(reconcile, RECONCILE_INTERVAL_MS);
+    cleanups.push(() => clearInterval(reconcileTimer));
+    driver.on("applied", () => setImmediate(reconcile));
+
+    // ---- systemd.
+    const notifier = createSdNotifier(process.env, log);
+    notifier.notify("READY=1");
+    if (notifier.watchdogIntervalMs !== undefined) {
+      let lastTicks = -1;
+      const watchdog = setInterval(() => {
+        // Only a turning Raft loop is alive.
+        const ticks = driver.status().ticks;
+        if (driver.phase === "running" && ticks !== lastTicks) notifier.notify("WATCHDOG=1");
+        lastTicks = ticks;
+      }, notifier.watchdogIntervalMs);
+      cleanups.push(() => clearInterval(watchdog));
+    }
+    log.info(
+      {
+        nodeId: selfId,
+        p2p: host.getMultiaddrs().map(String),
+        nodeHttp: nodeListening.url,
+        control: join(config.stateDir, CONTROL_SOCKET_FILE_NAME),
+        vip: vipBaseUrl ?? null,
+        formation: formation.action,
+      },
+      "conclaved ready",
+    );
+
+    let stopping: Promise<void> | undefined;
+    const stop = (reason: string): Promise<void> => {
+      stopping ??= (async () => {
+        log.info({ reason }, "shutting down");
+        notifier.notify("STOPPING=1");
+        clearInterval(reconcileTimer);
+        abort.abort(new Error("shutdown"));
+        const status = driver.status();
+        if (status.role === "leader" && status.voters.length > 1) {
+          try {
+            const result = await Promise.race([
+              operations.handOver("transfer"),
+              new Promise<never>((_, reject) =>
+                setTimeout(() => reject(new Error("timed out")), SHUTDOWN_TRANSFER_WAIT_MS).unref(),
+              ),
+            ]);
+            log.info({ to: result.pocId, tookMs: result.tookMs }, "handed leadership over before stopping");
+          } catch (error) {
+            log.warn({ err: error }, "could not hand leadership over before stopping");
+          }
+        }
+        await vip.release(`shutting down (${reason})`).catch(() => {});
+        await runCleanups();
+        log.info({}, "stopped");
+      })();
+      return stopping;
+    };
+    return { nodeId: selfId, done, stop };
+  } catch (error) {
+    abort.abort(error);
+    await runCleanups();
+    throw error;
+  }
+}
+
+function cleanLabels(labels: ConclaveConfig["labels"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) {
+    if (value !== undefined && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(key)) out[key] = value;
+  }
+  return out;
+}
+
+function sortKeys(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(labels).sort()) out[key] = labels[key] as string;
+  return out;
+}

@@ -1,0 +1,39 @@
+// What every node answers on its own address (config `nodeHttp`). Followers are not dead ends:
+// with a PoC known they redirect (307, method and body kept) to the same path on the VIP; with
+// none they answer 503 with Retry-After and a Redfish error, never a hang. The PoC itself serves
+// the placeholder routes here too, so `vip.mode: none` still has a working endpoint.
+import Fastify, { type FastifyInstance } from "fastify";
+import { type PocAppInit, registerPocRoutes } from "./poc-app.ts";
+import { serviceTemporarilyUnavailable } from "./redfish-error.ts";
+
+/** How long a client waits before asking again when there is no PoC: about one election. */
+export const NO_POC_RETRY_AFTER_SECONDS = 2;
+
+export type NodeRouting =
+  /** This node is PoC: serve here. */
+  | { readonly kind: "serve" }
+  /** Another node is PoC: send the client to the VIP. */
+  | { readonly kind: "redirect"; readonly baseUrl: string }
+  /** No PoC (or no VIP to send the client to). */
+  | { readonly kind: "unavailable" };
+
+export interface NodeAppInit extends PocAppInit {
+  readonly routing: () => NodeRouting;
+}
+
+export function buildNodeApp(init: NodeAppInit): FastifyInstance {
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  app.addHook("onRequest", async (request, reply) => {
+    const routing = init.routing();
+    if (routing.kind === "serve") return;
+    if (routing.kind === "redirect") {
+      return reply.code(307).header("Location", `${routing.baseUrl}${request.url}`).send();
+    }
+    return reply
+      .code(503)
+      .header("Retry-After", String(NO_POC_RETRY_AFTER_SECONDS))
+      .send(serviceTemporarilyUnavailable(NO_POC_RETRY_AFTER_SECONDS));
+  });
+  registerPocRoutes(app, init);
+  return app;
+}
