@@ -319,7 +319,7 @@ export class NoPocError extends AgentError {
 }
 
 /** A control request is malformed or asks for something that cannot be done. */
-export class ControlRequestError extends AgentError {
+export class InvalidControlRequestError extends AgentError {
   constructor(message: string) {
     super("AGENT_ERR_CONTROL_REQUEST", message);
   }

@@ -45,6 +45,8 @@ export {
   type VipMode,
 } from "./config/schema.ts";
 export { type RaftTiming, resolveTiming, TIMING_PROFILES, type TimingProfile } from "./config/timing.ts";
+export { type Daemon, type DaemonInit, startDaemon } from "./daemon/daemon.ts";
+export { createRootLogger, type RootLogger, type RootLoggerInit } from "./daemon/root-logger.ts";
 export * from "./errors.ts";
 export * from "./health/index.ts";
 export {

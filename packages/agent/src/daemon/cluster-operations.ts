@@ -11,7 +11,7 @@ import type {
   TransferLeadershipRequest,
   TransferLeadershipResult,
 } from "../control/control-protocol.ts";
-import { ControlRequestError, NoPocError } from "../errors.ts";
+import { InvalidControlRequestError, NoPocError } from "../errors.ts";
 import { pickHealthiestSuccessor, type SuccessorCandidate } from "../health/health-policy.ts";
 import type { HealthLevel } from "../health/health-report.ts";
 import { type AgentLogger, silentLogger } from "../logger.ts";
@@ -76,7 +76,7 @@ export class ClusterOperations {
   serveForwarded(body: unknown): Promise<unknown> {
     const request = body as Partial<ForwardedControl> | null;
     if (request === null || typeof request !== "object" || typeof request.operation !== "string") {
-      return Promise.reject(new ControlRequestError("malformed forwarded control request"));
+      return Promise.reject(new InvalidControlRequestError("malformed forwarded control request"));
     }
     if (!this.#isLeader()) return Promise.reject(new NoPocError("this node is no longer the PoC; try again"));
     return this.#local(request.operation, request.body ?? {});
@@ -90,7 +90,9 @@ export class ClusterOperations {
     const status = this.#driver.status();
     const to = target ?? pickHealthiestSuccessor(successorCandidates(this.#driver))?.id;
     if (to === undefined) {
-      throw new ControlRequestError("no reachable voter may take over (all others are drained, witnesses or silent)");
+      throw new InvalidControlRequestError(
+        "no reachable voter may take over (all others are drained, witnesses or silent)",
+      );
     }
     this.#logger.info({ to, reason, term: status.term }, "handing leadership over");
     await this.#rpc
@@ -133,7 +135,7 @@ export class ClusterOperations {
   }
 
   #resolve(value: unknown): MemberRecord {
-    if (typeof value !== "string") throw new ControlRequestError("the request must name a node");
+    if (typeof value !== "string") throw new InvalidControlRequestError("the request must name a node");
     const id = resolveNode(value, this.#members());
     return this.#driver.state.member(id) as MemberRecord;
   }
@@ -150,9 +152,9 @@ export class ClusterOperations {
           return { previousPocId: target.id, pocId: target.id, term: status.term, tookMs: 0 };
         }
         if (target.role === "learner")
-          throw new ControlRequestError(`${memberName(target)} is a learner: it cannot lead`);
-        if (target.witness) throw new ControlRequestError(`${memberName(target)} is a witness: it never leads`);
-        if (target.drained) throw new ControlRequestError(`${memberName(target)} is drained: undrain it first`);
+          throw new InvalidControlRequestError(`${memberName(target)} is a learner: it cannot lead`);
+        if (target.witness) throw new InvalidControlRequestError(`${memberName(target)} is a witness: it never leads`);
+        if (target.drained) throw new InvalidControlRequestError(`${memberName(target)} is drained: undrain it first`);
         return this.handOver("transfer", target.id);
       }
       case "stepDown": {
@@ -198,7 +200,7 @@ export class ClusterOperations {
         return ok(`${memberName(target)} was removed from the cluster`);
       }
       default:
-        throw new ControlRequestError(`unknown control operation ${JSON.stringify(operation)}`);
+        throw new InvalidControlRequestError(`unknown control operation ${JSON.stringify(operation)}`);
     }
   }
 

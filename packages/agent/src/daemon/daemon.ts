@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { FileStorage, NO_NODE, type NodeId } from "@conclave/consensus";
 import type { FastifyInstance } from "fastify";
+import { successorCandidates as autopilotSuccessors, decideHealthHandover } from "../autopilot/health-handover.ts";
 import { type BmcClient, bmcClientFromConfig } from "../bmc/bmc-client.ts";
 import { ClusterState } from "../cluster-state/cluster-state.ts";
 import { clusterCommands } from "../cluster-state/core-section.ts";
@@ -20,8 +21,8 @@ import type { ConclaveConfig } from "../config/schema.ts";
 import { resolveTiming } from "../config/timing.ts";
 import { CONTROL_SOCKET_FILE_NAME, type StatusDocument } from "../control/control-protocol.ts";
 import { JoinError } from "../errors.ts";
-import { HealthPolicy, pickHealthiestSuccessor } from "../health/health-policy.ts";
-import { HEALTH_LEVEL_RANK, type HealthReport } from "../health/health-report.ts";
+import { HealthPolicy } from "../health/health-policy.ts";
+import type { HealthReport } from "../health/health-report.ts";
 import { createHealthSampler, type HealthSampler } from "../health/health-sampler.ts";
 import { readClusterSecret } from "../identity/cluster-secret.ts";
 import { loadOrCreateNodeKey } from "../identity/node-key.ts";
@@ -32,7 +33,7 @@ import { RaftDriver } from "../raft-driver/raft-driver.ts";
 import { serverListenerHook } from "../vip/server-listener-hook.ts";
 import { createVipManager, type VipManager } from "../vip/vip-manager.ts";
 import { BOOTSTRAP_SETTLE_MS, formCluster, joinCluster } from "./cluster-formation.ts";
-import { ClusterOperations, successorCandidates } from "./cluster-operations.ts";
+import { ClusterOperations } from "./cluster-operations.ts";
 import { type ControlServer, createControlServer } from "./control-server.ts";
 import { MembershipPlanner } from "./membership-hook.ts";
 import { buildNodeApp, type NodeRouting } from "./node-app.ts";
@@ -65,8 +66,6 @@ export const SHUTDOWN_TRANSFER_WAIT_MS = 3_000;
 export const HANDOVER_NOTICE_TTL_MS = 10_000;
 /** An unhealthy or drained PoC tries to hand over at most this often. */
 export const HANDOVER_RETRY_MS = 2_000;
-/** A learner is promoted after it has been caught up this many election timeouts. */
-export const PROMOTION_STABLE_ELECTION_TIMEOUTS = 2;
 
 export interface DaemonInit {
   readonly config: ConclaveConfig;
@@ -272,33 +271,50 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     // ---- the VIP follows the lease.
     let vipWanted = false;
     let vipBusy = false;
+    // Interface mode: the address is on the interface once claimed; the VIP app then listens on it
+    // (and stops before the address goes). Loopback mode binds through the VIP manager's hook.
+    const facadeOnInterface =
+      config.vip.mode === "interface" && vipAddress !== undefined
+        ? serverListenerHook(pocApp.server, config.facadePort)
+        : undefined;
+    let vipChain: Promise<void> = Promise.resolve();
+    const serialized = (operation: () => Promise<void>): void => {
+      vipBusy = true;
+      vipChain = vipChain.then(operation).finally(() => {
+        vipBusy = false;
+      });
+    };
     const claimVip = (reason: string): void => {
       vipWanted = true;
-      vipBusy = true;
-      vip
-        .claim(reason)
-        .catch((error: unknown) => log.error({ err: error, reason }, "could not claim the VIP; retrying while PoC"))
-        .finally(() => {
-          vipBusy = false;
-        });
+      serialized(async () => {
+        try {
+          await vip.claim(reason);
+          if (facadeOnInterface !== undefined && vipWanted && !pocApp.server.listening) {
+            await facadeOnInterface.bind(vipAddress as string);
+          }
+        } catch (error) {
+          log.error({ err: error, reason }, "could not claim the VIP; retrying while PoC");
+        }
+      });
     };
     const releaseVip = (reason: string): void => {
       vipWanted = false;
-      vipBusy = true;
-      vip
-        .release(reason)
-        .catch((error: unknown) => log.error({ err: error, reason }, "could not release the VIP"))
-        .finally(() => {
-          vipBusy = false;
-        });
+      serialized(async () => {
+        try {
+          if (facadeOnInterface !== undefined) await facadeOnInterface.unbind(vipAddress as string);
+          await vip.release(reason);
+        } catch (error) {
+          log.error({ err: error, reason }, "could not release the VIP");
+        }
+      });
     };
     let pocSinceTerm = 0;
-    let planner = new MembershipPlanner();
+    const planner = new MembershipPlanner(config, logger.child({ component: "autopilot" }));
     driver.on("leaseAcquired", ({ term }) => {
       claimVip(`PoC in term ${term}: lease acquired`);
       if (pocSinceTerm !== term) {
         pocSinceTerm = term;
-        planner = new MembershipPlanner();
+        planner.reset();
       }
     });
     driver.on("leaseLost", ({ term, reason }) => releaseVip(`lease lost in term ${term} (${reason})`));
@@ -340,6 +356,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         return at === undefined ? null : Date.now() - at;
       },
       ownHealthReasons: latestHealth?.reasons ?? [],
+      extraWarnings: driver.status().role === "leader" ? planner.reports.map((report) => report.message) : [],
     });
     const statusDocument = () => buildStatusDocument(statusInputs());
     statusRef.current = statusDocument;
@@ -504,17 +521,18 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       const change = planner.plan({
         selfId,
         nowMs: Date.now(),
-        voters: status.voters,
-        learners: status.learners,
         members: state.members(),
         progress: status.members,
-        maxVoters: config.maxVoters,
-        stableMs: PROMOTION_STABLE_ELECTION_TIMEOUTS * timing.electionTimeoutMaxMs,
+        lastContactAtMs: (id) => lastHeardAtMs.get(id),
       });
       if (change !== null) {
-        propose("promote", async () => {
-          log.info({ peer: change.nodeId, reason: change.reason }, "promoting a learner to voter");
-          await driver.promote(change.nodeId);
+        propose(`autopilot ${change.kind}`, async () => {
+          log.info(
+            { peer: change.nodeId, code: change.code, reason: change.reason },
+            `autopilot: ${change.kind} ${change.nodeId}`,
+          );
+          if (change.kind === "promote") await driver.promote(change.nodeId);
+          else await driver.remove(change.nodeId);
         });
         return;
       }
@@ -527,14 +545,19 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         return;
       }
       if (healthPolicy.shouldHandOver && latestHealth !== undefined) {
-        const best = pickHealthiestSuccessor(successorCandidates(driver));
-        if (best !== undefined && HEALTH_LEVEL_RANK[best.level] < HEALTH_LEVEL_RANK[latestHealth.level]) {
+        const decision = decideHealthHandover({
+          selfId,
+          selfLevel: latestHealth.level,
+          shouldHandOver: true,
+          candidates: autopilotSuccessors(selfId, state.members(), status.members),
+        });
+        if (decision.handOver) {
           lastHandOverAtMs = now;
           log.warn(
-            { to: best.id, level: latestHealth.level, reasons: latestHealth.reasons },
+            { to: decision.to, reason: decision.reason, reasons: latestHealth.reasons },
             "unhealthy PoC hands over",
           );
-          propose("health hand-over", () => operations.handOver("health", best.id));
+          propose("health hand-over", () => operations.handOver("health", decision.to));
         }
       }
     };
@@ -558,7 +581,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       if (driver.phase !== "running") return;
       try {
         const leaseHeld = driver.status().lease.held;
-        if (leaseHeld && !vipBusy && !vip.status().held) claimVip("PoC with lease: retrying the claim");
+        const serving = vip.status().held && (facadeOnInterface === undefined || pocApp.server.listening);
+        if (leaseHeld && !vipBusy && !serving) claimVip("PoC with lease: retrying the claim");
         if (!leaseHeld && vipWanted && !vipBusy) releaseVip("no lease");
         pocDuties();
         reportToPoc();
@@ -616,7 +640,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
             log.warn({ err: error }, "could not hand leadership over before stopping");
           }
         }
-        await vip.release(`shutting down (${reason})`).catch(() => {});
+        releaseVip(`shutting down (${reason})`);
+        await vipChain;
         await runCleanups();
         log.info({}, "stopped");
       })();

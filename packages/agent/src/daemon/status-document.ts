@@ -24,6 +24,8 @@ export interface StatusInputs {
   readonly lastContactMs: (id: NodeId) => number | null;
   /** Health reasons this node knows (its own, from its sampler). */
   readonly ownHealthReasons: readonly string[];
+  /** Further sentences for operators, e.g. the autopilot's reports on the PoC. */
+  readonly extraWarnings?: readonly string[];
 }
 
 /** The PoC: the leader while it holds the lease. A follower trusts the leader it follows. */
@@ -83,7 +85,7 @@ export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
     commitIndex: driver.commit,
     appliedIndex: driver.applied,
     members,
-    warnings: clusterWarnings(inputs.members, self === undefined),
+    warnings: [...new Set([...clusterWarnings(inputs.members, self === undefined), ...(inputs.extraWarnings ?? [])])],
   };
 }
 

@@ -1,6 +1,6 @@
 // Test helpers: real `conclaved` processes on loopback, each with its own state dir, config and log
 // file under one temp dir; a tiny HTTP-over-unix-socket client for the control API; bounded waits.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
@@ -9,6 +9,9 @@ import { join, resolve } from "node:path";
 import { generateClusterSecret } from "../../src/identity/cluster-secret.ts";
 
 const BIN = resolve(import.meta.dirname, "../../src/bin/conclaved.ts");
+const CLI = resolve(import.meta.dirname, "../../src/bin/conclave.ts");
+/** Bound on one `conclave` CLI run. */
+const CLI_TIMEOUT_MS = 20_000;
 /** Bound on one HTTP request in these tests. */
 const REQUEST_TIMEOUT_MS = 3_000;
 
@@ -117,6 +120,8 @@ export class Agent {
   readonly p2pPort: number;
   child: ChildProcess | undefined;
   exit: Promise<number | null> | undefined;
+  /** A command that runs the agent, e.g. `ip netns exec NS` (it must exec, keeping the pid). */
+  launcher: readonly string[] = [];
 
   constructor(index: number, dir: string, configFile: string, p2pPort: number) {
     this.index = index;
@@ -131,7 +136,8 @@ export class Agent {
   }
 
   start(): void {
-    const child = spawn(process.execPath, [BIN, "--config", this.configFile], {
+    const command = [...this.launcher, process.execPath, BIN, "--config", this.configFile];
+    const child = spawn(command[0] as string, command.slice(1), {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, CONCLAVE_LOG_LEVEL: "info", NOTIFY_SOCKET: "" },
     });
@@ -167,6 +173,21 @@ export class Agent {
       return (JSON.parse(line) as { nodeHttp: string }).nodeHttp;
     }
     return undefined;
+  }
+
+  /** Runs the real `conclave` CLI against this agent's config. */
+  cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolveRun) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args, "--config", this.configFile],
+        { timeout: CLI_TIMEOUT_MS, encoding: "utf8" },
+        (error, stdout, stderr) => {
+          const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+          resolveRun({ code, stdout, stderr });
+        },
+      );
+    });
   }
 
   control(method: "GET" | "POST", path: string, body?: unknown): Promise<Answer> {

@@ -1,4 +1,4 @@
-// Proves, with five real conclaved processes started at once (static peers, bootstrapExpect 5): exactly one cluster forms (one UUID, five voters after autopilot promotions), and SIGKILL of the PoC gives a new PoC that holds the loopback VIP and answers with the same UUID.
+// Proves, with five real conclaved processes started at once (static peers, bootstrapExpect 5): exactly one cluster forms (one UUID, five voters after autopilot promotions), and SIGKILL of the PoC gives a new PoC that holds the loopback VIP and answers with the same UUID; SIGTERM of that PoC hands leadership over (recorded as a transfer) and exits 0.
 import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import type { StatusDocument } from "../../src/control/control-protocol.ts";
 import { type Agent, type Cluster, createCluster, eventually, httpGet } from "./agents.ts";
@@ -65,6 +65,26 @@ describe("five conclaved processes on loopback", () => {
       FAILOVER_TIMEOUT_MS,
     );
     expect(moved.json<{ UUID: string }>().UUID).toBe(uuid);
-    for (const agent of survivors) expect(await agent.kill("SIGTERM")).toBe(0);
+
+    // SIGTERM of the PoC: it hands leadership over before it stops, and exits 0.
+    const secondPoc = ids.find(([id]) => id === after.pocId)![1];
+    expect(await secondPoc.kill("SIGTERM")).toBe(0);
+    const remaining = survivors.filter((agent) => agent !== secondPoc);
+    const third = await eventually(
+      "a PoC among the three left",
+      () => agreed(remaining, 5, after.pocId ?? undefined),
+      FAILOVER_TIMEOUT_MS,
+    );
+    const history = await eventually(
+      "the hand-over to be recorded",
+      async () => {
+        const answer = await remaining[0]!.control("GET", "/v1/history");
+        const entries = answer.json<{ history: { pocId: string; reason: string }[] }>().history;
+        return entries.at(-1)?.pocId === third.pocId ? entries : undefined;
+      },
+      FAILOVER_TIMEOUT_MS,
+    );
+    expect(history.at(-1)?.reason).toBe("transfer");
+    for (const agent of remaining) expect(await agent.kill("SIGTERM")).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-// Proves, with real conclaved processes on loopback: three agents started at once with static peers and bootstrapExpect 3 form exactly one cluster (one UUID, the same members) and elect one PoC; the loopback VIP answers /redfish/v1 with the cluster UUID and a follower's own address redirects to it; a node with the wrong cluster secret stays out; SIGKILL of the PoC gives a new PoC and the VIP moves with the same UUID; the killed node restarted with its state rejoins as a follower without raising the term; transfer-leadership, drain and undrain work through a follower's control socket; SIGTERM stops an agent with exit code 0.
+// Proves, with real conclaved processes on loopback: three agents started at once with static peers and bootstrapExpect 3 form exactly one cluster (one UUID, the same members) and elect one PoC; the loopback VIP answers /redfish/v1 with the cluster UUID and a follower's own address redirects to it; a node with the wrong cluster secret stays out; SIGKILL of the PoC gives a new PoC and the VIP moves with the same UUID; the killed node restarted with its state rejoins as a follower without raising the term; transfer-leadership and drain work through the conclave CLI on a follower (forwarded to the PoC), undrain and an unknown node through its control socket; SIGTERM stops an agent with exit code 0.
 import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import type { ChangeResult, StatusDocument, TransferLeadershipResult } from "../../src/control/control-protocol.ts";
 import { type Agent, type Cluster, createCluster, eventually, httpGet, otherSecret } from "./agents.ts";
@@ -122,9 +122,9 @@ describe("three conclaved processes on loopback", () => {
     const target = survivors.find((agent) => agent !== newPoc)!;
     const targetName = `agent-${target.index}`;
     const asker = poc; // a follower: the request is forwarded to the PoC
-    const transfer = await asker.control("POST", "/v1/transfer-leadership", { to: targetName });
-    expect(transfer.status, transfer.body).toBe(200);
-    const transferred = transfer.json<TransferLeadershipResult>();
+    const transfer = await asker.cli(["transfer-leadership", "--to", targetName, "--json"]);
+    expect(transfer.code, transfer.stderr).toBe(0);
+    const transferred = JSON.parse(transfer.stdout) as TransferLeadershipResult;
     const targetId = [...byId.entries()].find(([, agent]) => agent === target)![0];
     expect(transferred.pocId).toBe(targetId);
     expect(transferred.previousPocId).toBe(after.pocId);
@@ -143,9 +143,9 @@ describe("three conclaved processes on loopback", () => {
     expect(unknown.body).toContain("no-such-node");
 
     // Drain the PoC from a follower: it hands over at once and never becomes PoC while drained.
-    const drain = await asker.control("POST", "/v1/drain", { node: targetName });
-    expect(drain.status, drain.body).toBe(200);
-    expect(drain.json<ChangeResult>().ok).toBe(true);
+    const drain = await asker.cli(["drain", targetName, "--json"]);
+    expect(drain.code, drain.stderr).toBe(0);
+    expect((JSON.parse(drain.stdout) as ChangeResult).ok).toBe(true);
     const drained = await eventually(
       "a new PoC after the drain",
       () => agreed(members, 3).then((d) => (d !== undefined && d.pocId !== targetId ? d : undefined)),
