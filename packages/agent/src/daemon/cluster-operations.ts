@@ -23,6 +23,9 @@ import { FORWARD_TIMEOUT_MS, type ForwardedControl, HANDOVER_NOTICE_TIMEOUT_MS, 
 
 export type ClusterOperationName = ForwardedControl["operation"];
 
+/** A drained PoC whose own hand-over lost a race waits this long for leadership to move anyway. */
+export const DRAIN_HAND_OVER_WAIT_MS = 5_000;
+
 export interface ClusterOperationsInit {
   readonly driver: RaftDriver;
   readonly rpc: Pick<RpcService, "call">;
@@ -176,7 +179,10 @@ export class ClusterOperations {
             const result = await this.handOver("drain");
             return ok(`${memberName(target)} is drained and handed over: ${this.#name(result.pocId)} is PoC`);
           } catch (error) {
-            // The core hands a drained leader's office over on its own; a race with it is fine.
+            // The core (and the PoC's reconcile) hand a drained leader's office over on their own:
+            // a race with them is fine, as long as leadership moves.
+            const deadline = Date.now() + DRAIN_HAND_OVER_WAIT_MS;
+            while (this.#isLeader() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
             if (!this.#isLeader()) return ok(`${memberName(target)} is drained and no longer PoC`);
             throw error;
           }

@@ -15,7 +15,8 @@ import { successorCandidates as autopilotSuccessors, decideHealthHandover } from
 import { type BmcClient, bmcClientFromConfig } from "../bmc/bmc-client.ts";
 import { ClusterState } from "../cluster-state/cluster-state.ts";
 import { clusterCommands } from "../cluster-state/core-section.ts";
-import type { LeadershipReason, MemberRecord } from "../cluster-state/types.ts";
+import { ClusterCommandInvalidError, ClusterCommandRejectedError } from "../cluster-state/errors.ts";
+import { LEADERSHIP_REASONS, type LeadershipReason, type MemberRecord } from "../cluster-state/types.ts";
 import { parseHostPort } from "../config/load-config.ts";
 import type { ConclaveConfig } from "../config/schema.ts";
 import { resolveTiming } from "../config/timing.ts";
@@ -202,6 +203,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         notice !== null &&
         typeof notice === "object" &&
         typeof notice.reason === "string" &&
+        (LEADERSHIP_REASONS as readonly string[]).includes(notice.reason) &&
         typeof notice.term === "number"
       ) {
         if (driverRef.current?.status().leaderId === context.peerId) {
@@ -462,7 +464,18 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
 
     const pocDuties = (): void => {
       const status = driver.status();
-      if (status.role !== "leader" || !status.lease.held || proposing) return;
+      if (status.role !== "leader" || proposing) return;
+      // A drained (or witness) leader never holds the lease; it hands over at once. The core also
+      // hands over to the first caught-up voter on its own: this picks the best one and says why.
+      if (!status.lease.held) {
+        const self = driver.state.member(selfId);
+        const mayNotLead = self?.drained === true || self?.witness === true || config.role === "witness";
+        if (mayNotLead && status.voters.length > 1 && Date.now() - lastHandOverAtMs >= HANDOVER_RETRY_MS) {
+          lastHandOverAtMs = Date.now();
+          propose("drain hand-over", () => operations.handOver(self?.drained === true ? "drain" : "transfer"));
+        }
+        return;
+      }
       const state = driver.state;
       if (state.identity === null) {
         const clusterId = randomUUID();
@@ -482,7 +495,15 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
           const reason: LeadershipReason = fresh ? notice.reason : last === undefined ? "bootstrap" : "election";
           const term = status.term;
           propose("leadership.record", async () => {
-            await driver.propose(clusterCommands.recordLeadership(term, selfId, reason));
+            try {
+              await driver.propose(clusterCommands.recordLeadership(term, selfId, reason));
+            } catch (error) {
+              // A refused record (a later term already recorded) is not retried; a lost one is.
+              if (error instanceof ClusterCommandRejectedError || error instanceof ClusterCommandInvalidError) {
+                recordedTerm = term;
+              }
+              throw error;
+            }
             recordedTerm = term;
             pendingHandover.notice = undefined;
             log.info({ term, reason }, "this node is PoC: leadership recorded");
@@ -536,14 +557,9 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         });
         return;
       }
-      // A drained PoC hands over at once; an unhealthy one when someone healthier can take over.
+      // An unhealthy PoC hands over when someone healthier can take over.
       const now = Date.now();
       if (now - lastHandOverAtMs < HANDOVER_RETRY_MS) return;
-      if (self?.drained === true) {
-        lastHandOverAtMs = now;
-        propose("drain hand-over", () => operations.handOver("drain"));
-        return;
-      }
       if (healthPolicy.shouldHandOver && latestHealth !== undefined) {
         const decision = decideHealthHandover({
           selfId,

@@ -1,4 +1,4 @@
-// Proves the daemon's pure parts without processes: node arguments resolve by id, unique prefix or name (errors name the value); the peer gate refuses removed members only; the control app maps errors to codes and statuses and creates its socket 0600; the node app redirects (307) or answers 503 with Retry-After and a Redfish error; the VIP app serves a valid ServiceRoot with the cluster UUID; the root logger redacts secrets; cluster formation joins an existing cluster instead of bootstrapping a second one and bootstraps only on a settled view.
+// Proves the daemon's pure parts without processes: node arguments resolve by id, unique prefix or name (errors name the value); the peer gate refuses removed members only; the control app maps errors to codes and statuses and creates its socket 0600; the node app redirects (307) or answers 503 with Retry-After and a Redfish error; the VIP app serves a valid ServiceRoot with the cluster UUID; the root logger redacts secrets; sd_notify is off without NOTIFY_SOCKET and pings the watchdog at half WATCHDOG_USEC; cluster formation joins an existing cluster instead of bootstrapping a second one and bootstraps only on a settled view.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -15,6 +15,7 @@ import { PeerAdmission } from "../../src/daemon/peer-admission.ts";
 import { buildPocApp } from "../../src/daemon/poc-app.ts";
 import { createRootLogger } from "../../src/daemon/root-logger.ts";
 import type { HelloAnswer } from "../../src/daemon/rpc-methods.ts";
+import { createSdNotifier } from "../../src/daemon/sd-notify.ts";
 import { AmbiguousNodeError, NoPocError, UnknownNodeError } from "../../src/errors.ts";
 
 const dirs: string[] = [];
@@ -266,5 +267,21 @@ describe("cluster formation", () => {
       pollMs: 1,
     });
     expect(outcome).toEqual({ action: "join", via: A });
+  });
+});
+
+describe("sd_notify", () => {
+  it("is off without NOTIFY_SOCKET, and pings the watchdog at half of WATCHDOG_USEC for this pid only", () => {
+    expect(createSdNotifier({}).enabled).toBe(false);
+    expect(createSdNotifier({ NOTIFY_SOCKET: "" }).enabled).toBe(false);
+    const notifier = createSdNotifier({ NOTIFY_SOCKET: "/run/systemd/notify", WATCHDOG_USEC: "4000000" });
+    expect(notifier.enabled).toBe(true);
+    expect(notifier.watchdogIntervalMs).toBe(2_000);
+    const other = createSdNotifier({
+      NOTIFY_SOCKET: "/run/systemd/notify",
+      WATCHDOG_USEC: "4000000",
+      WATCHDOG_PID: String(process.pid + 1),
+    });
+    expect(other.watchdogIntervalMs).toBeUndefined();
   });
 });
