@@ -16,7 +16,12 @@ import { type BmcClient, bmcClientFromConfig } from "../bmc/bmc-client.ts";
 import { ClusterState } from "../cluster-state/cluster-state.ts";
 import { clusterCommands } from "../cluster-state/core-section.ts";
 import { ClusterCommandInvalidError, ClusterCommandRejectedError } from "../cluster-state/errors.ts";
-import { LEADERSHIP_REASONS, type LeadershipReason, type MemberRecord } from "../cluster-state/types.ts";
+import {
+  LEADERSHIP_REASONS,
+  type LeadershipReason,
+  MEMBER_ADDRESSES_MAX,
+  type MemberRecord,
+} from "../cluster-state/types.ts";
 import { parseHostPort } from "../config/load-config.ts";
 import type { ConclaveConfig } from "../config/schema.ts";
 import { resolveTiming } from "../config/timing.ts";
@@ -412,7 +417,13 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     let lastHandOverAtMs = 0;
     let recordedTerm = 0;
     const desiredRecord = () => ({
-      addresses: host.getMultiaddrs().map(String).slice(0, 8),
+      // The VIP shows up among the listen addresses while held (interface mode): it is not this node's.
+      addresses: host
+        .getMultiaddrs()
+        .map(String)
+        .filter((address) => vipAddress === undefined || !address.includes(`/${vipAddress}/`))
+        .sort()
+        .slice(0, MEMBER_ADDRESSES_MAX),
       priority: config.priority,
       labels: cleanLabels(config.labels),
       witness: config.role === "witness",

@@ -97,6 +97,7 @@ describe("health hand-over between conclaved processes", () => {
       HAND_OVER_TIMEOUT_MS,
     );
     expect(history.at(-1)?.reason).toBe("health");
-    expect(history.at(-2)).toMatchObject({ pocId: sickId, reason: "transfer" });
+    // The sick node led before: by our transfer, or from the start when it bootstrapped the cluster.
+    expect(history.at(-2)?.pocId).toBe(sickId);
   });
 });
