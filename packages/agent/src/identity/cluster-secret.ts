@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ClusterSecretError } from "../errors.ts";
-import { checkSecretFile, formatMode } from "./secure-file.ts";
+import { checkSecretFile, describeSecretFileProblem } from "./secure-file.ts";
 
 const SWARM_KEY_HEADER = "/key/swarm/psk/1.0.0/";
 const SWARM_KEY_ENCODING = "/base16/";
@@ -39,24 +39,14 @@ export function generateClusterSecret(): string {
 export function readClusterSecret(file: string): ClusterSecret {
   const problem = checkSecretFile(file);
   if (problem !== undefined) {
-    switch (problem.kind) {
-      case "missing":
-        throw new ClusterSecretError(
-          file,
-          `cluster secret ${file} does not exist; copy it from another node of the cluster, or run conclave init for a new cluster`,
-        );
-      case "not-a-file":
-        throw new ClusterSecretError(file, `cluster secret ${file} is not a regular file`);
-      case "too-open":
-        throw new ClusterSecretError(
-          file,
-          `cluster secret ${file} is readable by group or others (mode ${formatMode(problem.mode)}); run: chmod 600 ${file}`,
-        );
-      case "unreadable":
-        throw new ClusterSecretError(file, `cannot read cluster secret ${file}: ${String(problem.error)}`, {
-          cause: problem.error,
-        });
+    if (problem.kind === "missing") {
+      throw new ClusterSecretError(
+        file,
+        `cluster secret ${file} does not exist; copy it from another node of the cluster, or run conclave init for a new cluster`,
+      );
     }
+    const { message, cause } = describeSecretFileProblem("cluster secret", file, problem);
+    throw new ClusterSecretError(file, message, cause === undefined ? undefined : { cause });
   }
   let bytes: Buffer;
   try {

@@ -6,7 +6,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { NodeKeyError } from "../errors.ts";
-import { checkSecretFile, formatMode, writeFileAtomic } from "./secure-file.ts";
+import { checkSecretFile, describeSecretFileProblem, writeFileAtomic } from "./secure-file.ts";
 
 export const NODE_KEY_FILE_NAME = "node.key";
 const NODE_KEY_MODE = 0o600;
@@ -31,20 +31,9 @@ export async function loadOrCreateNodeKey(stateDir: string): Promise<NodeIdentit
   const keyFile = join(stateDir, NODE_KEY_FILE_NAME);
   const problem = checkSecretFile(keyFile);
   if (problem === undefined) return { ...readNodeKey(keyFile), created: false };
-  switch (problem.kind) {
-    case "missing":
-      break;
-    case "not-a-file":
-      throw new NodeKeyError(keyFile, `node key ${keyFile} is not a regular file`);
-    case "too-open":
-      throw new NodeKeyError(
-        keyFile,
-        `node key ${keyFile} is readable by group or others (mode ${formatMode(problem.mode)}); run: chmod 600 ${keyFile}`,
-      );
-    case "unreadable":
-      throw new NodeKeyError(keyFile, `cannot read node key ${keyFile}: ${String(problem.error)}`, {
-        cause: problem.error,
-      });
+  if (problem.kind !== "missing") {
+    const { message, cause } = describeSecretFileProblem("node key", keyFile, problem);
+    throw new NodeKeyError(keyFile, message, cause === undefined ? undefined : { cause });
   }
 
   mkdirSync(stateDir, { recursive: true, mode: STATE_DIR_MODE });

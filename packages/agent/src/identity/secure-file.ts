@@ -28,6 +28,28 @@ export function checkSecretFile(file: string): SecretFileProblem | undefined {
   return undefined;
 }
 
+/**
+ * The operator-facing sentence for a problem other than "missing" (callers word that one
+ * themselves: a missing node key is created, a missing secret is copied from another node).
+ * `what` names the file's role, e.g. "node key" or "cluster secret".
+ */
+export function describeSecretFileProblem(
+  what: string,
+  file: string,
+  problem: Exclude<SecretFileProblem, { kind: "missing" }>,
+): { message: string; cause?: unknown } {
+  switch (problem.kind) {
+    case "not-a-file":
+      return { message: `${what} ${file} is not a regular file` };
+    case "too-open":
+      return {
+        message: `${what} ${file} is readable by group or others (mode ${formatMode(problem.mode)}); run: chmod 600 ${file}`,
+      };
+    case "unreadable":
+      return { message: `cannot read ${what} ${file}: ${String(problem.error)}`, cause: problem.error };
+  }
+}
+
 export function formatMode(mode: number): string {
   return `0${mode.toString(8).padStart(3, "0")}`;
 }
