@@ -1,0 +1,86 @@
+// What the facade needs from the agent that mounts it: the members, their health, the cluster
+// identity, and a way to send one HTTP request to a member's own BMC. The facade never holds a
+// BMC's credentials and never opens a connection to a BMC: `forward` goes to the member's agent
+// (over /conclave/rpc/1 in the daemon, straight to a simulator in tests), which talks to its
+// local BMC with its own credentials.
+
+/** How a member is doing, as the cluster last heard (Redfish `Status.Health` words). */
+export type MemberHealth = "OK" | "Warning" | "Critical";
+
+export interface FacadeMember {
+  /** The node id (libp2p peer id): stable, opaque. */
+  readonly id: string;
+  /**
+   * The readable, unique name the facade prefixes this member's resources with
+   * (`<name>_<id>`, bmcweb's convention). Matches MEMBER_NAME_PATTERN.
+   */
+  readonly name: string;
+  /** Host name or address of the member's BMC, for `AggregationSource.HostName`. */
+  readonly hostName: string | undefined;
+  readonly role: "voter" | "learner" | "witness";
+  readonly isPoc: boolean;
+  /** False for a member with no local BMC to aggregate (e.g. a witness on a management host). */
+  readonly hasBmc: boolean;
+  readonly health: MemberHealth;
+  readonly bmcReachable: boolean;
+  /** Labels from the member's config (slot, chassis, ...), for the topology. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Member names: what bmcweb-style prefixes may contain (no `_`, which separates prefix and id). */
+export const MEMBER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
+
+export interface UpstreamRequest {
+  readonly method: string;
+  /** A path on the member's BMC, unprefixed: `/redfish/v1/Systems/system`. With the query string. */
+  readonly path: string;
+  /** Lower-case names. Never credentials: the owner's agent adds its own. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The request body as the console sent it (JSON text), if any. */
+  readonly body?: string;
+  /** The caller's deadline for the whole exchange. */
+  readonly timeoutMs: number;
+}
+
+export interface UpstreamResponse {
+  readonly statusCode: number;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly text: string;
+}
+
+/**
+ * Why a forward failed without an HTTP answer from the BMC. `unreachable`: the member's agent or
+ * its BMC cannot be reached; `timeout`: no answer within `timeoutMs`; `unknown-member`.
+ */
+export type UpstreamFailureKind = "unreachable" | "timeout" | "unknown-member";
+
+export class UpstreamError extends Error {
+  readonly kind: UpstreamFailureKind;
+  readonly memberId: string;
+
+  constructor(kind: UpstreamFailureKind, memberId: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "UpstreamError";
+    this.kind = kind;
+    this.memberId = memberId;
+  }
+}
+
+export interface FacadeCluster {
+  readonly clusterName: string;
+  /** The cluster UUID (ServiceRoot `UUID`), the same on every PoC; null before the cluster has one. */
+  clusterUuid(): string | null;
+  /**
+   * True while this node is the PoC with a quorum lease. When false the facade answers 503
+   * `ServiceTemporarilyUnavailable` with `Retry-After` for anything that needs the cluster.
+   */
+  hasQuorum(): boolean;
+  /** Every member, in a stable order (by name). */
+  members(): readonly FacadeMember[];
+  /**
+   * One request to the member's own BMC. Resolves with whatever the BMC answered (any status);
+   * rejects with UpstreamError when there is no answer.
+   */
+  forward(memberId: string, request: UpstreamRequest): Promise<UpstreamResponse>;
+}

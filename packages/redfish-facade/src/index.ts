@@ -1,0 +1,12 @@
+export { buildApp, type FacadeInit } from "./app.ts";
+export type { AuthStore, RoleId } from "./auth/auth-store.ts";
+export {
+  type FacadeCluster,
+  type FacadeMember,
+  MEMBER_NAME_PATTERN,
+  type MemberHealth,
+  UpstreamError,
+  type UpstreamFailureKind,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from "./facade-cluster.ts";
