@@ -2,6 +2,7 @@
 // tests call `inject()`).
 import Fastify, { type FastifyInstance } from "fastify";
 import type { AuthStore } from "./auth/auth-store.ts";
+import { registerAuth } from "./auth/register-auth.ts";
 import type { FacadeCluster } from "./facade-cluster.ts";
 
 export interface FacadeInit {
@@ -9,7 +10,8 @@ export interface FacadeInit {
   readonly auth: AuthStore;
 }
 
-export function buildApp(_init: FacadeInit): FastifyInstance {
+export function buildApp(init: FacadeInit): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
+  registerAuth(app, { store: init.auth });
   return app;
 }

@@ -10,3 +10,12 @@ export {
   type UpstreamRequest,
   type UpstreamResponse,
 } from "./facade-cluster.ts";
+export {
+  BASE_REGISTRY_PREFIX,
+  type BaseMessageKey,
+  baseMessage,
+  type RedfishErrorBody,
+  type RedfishMessage,
+  redfishError,
+  sendRedfishError,
+} from "./redfish-error.ts";
