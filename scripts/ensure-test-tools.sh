@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the agent's network tests use (VIP in network namespaces), when they
+# Installs the Debian tools the network tests use (VIP in network namespaces, the chaos rack's
+# partitions and packet loss with nft), when they
 # are missing. Idempotent and quiet: does nothing when every tool is there, or when not root or
 # without apt-get (the tests then skip with a message saying which tool is missing).
 set -euo pipefail
@@ -10,6 +11,7 @@ declare -A PACKAGE_OF=(
   [arping]=iputils-arping
   [ping]=iputils-ping
   [na6]=ipv6toolkit
+  [nft]=nftables
 )
 
 missing=()
