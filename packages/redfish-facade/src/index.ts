@@ -1,5 +1,13 @@
+export {
+  AGGREGATION_SERVICE_URI,
+  aggregationSourceUri,
+  CONNECTION_METHOD_URI,
+  DEFAULT_AGGREGATE_URI,
+} from "./aggregation-service.ts";
 export { buildApp, type FacadeInit } from "./app.ts";
 export type { AuthStore, RoleId } from "./auth/auth-store.ts";
+// Sessions, accounts and privileges (src/auth).
+export * from "./auth/public-surface.ts";
 export {
   type FacadeCluster,
   type FacadeMember,
@@ -11,6 +19,32 @@ export {
   type UpstreamResponse,
 } from "./facade-cluster.ts";
 export {
+  DEFAULT_FACADE_TIMEOUTS,
+  type FacadeTimeouts,
+  FORWARD_DEADLINE_GRACE_MS,
+  MAX_CACHED_MEMBER_ANSWERS,
+  MAX_EXPAND_LEVELS,
+  MAX_EXPANDED_RESOURCES,
+  MAX_PATH_BYTES,
+  MAX_PATH_SEGMENTS,
+  MAX_QUERY_BYTES,
+  MAX_REQUEST_BODY_BYTES,
+  MAX_SELECT_PROPERTIES,
+  MAX_UPSTREAM_BODY_BYTES,
+  RETRY_AFTER_SECONDS,
+} from "./facade-limits.ts";
+export { FacadeConfigError } from "./facade-options.ts";
+export { CLUSTER_MANAGER_ID, CLUSTER_MANAGER_URI } from "./facade-resources.ts";
+export { FACADE_MARKER_HEADER, FACADE_MARKER_VALUE, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
+export {
+  facadeUriOwner,
+  memberUriToFacade,
+  PREFIX_SEPARATOR,
+  SERVICE_COLLECTIONS,
+  STANDARD_ROOT_COLLECTIONS,
+} from "./member-uri.ts";
+export { PROTOCOL_FEATURES_SUPPORTED } from "./query-options.ts";
+export {
   BASE_REGISTRY_PREFIX,
   type BaseMessageKey,
   baseMessage,
@@ -19,3 +53,14 @@ export {
   redfishError,
   sendRedfishError,
 } from "./redfish-error.ts";
+export {
+  ENCLOSURE_CHASSIS_TYPES,
+  type EnclosureChassisType,
+  type FacadeTopology,
+  MAX_TOPOLOGY_ENTRIES,
+  type MemberResourceRef,
+  type TopologyChassisPlacement,
+  type TopologyEnclosure,
+  TopologyError,
+  type TopologySystemLinks,
+} from "./topology.ts";

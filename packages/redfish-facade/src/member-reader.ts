@@ -1,0 +1,203 @@
+// Reading from members: every request to a member goes through here, with the loop-guard header,
+// a deadline the facade enforces itself, and (for GETs) a short-lived cache with single flight,
+// so a console polling an aggregated collection does not reach every BMC on every poll.
+
+import {
+  type FacadeCluster,
+  type FacadeMember,
+  UpstreamError,
+  type UpstreamFailureKind,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from "./facade-cluster.ts";
+import {
+  type FacadeTimeouts,
+  FORWARD_DEADLINE_GRACE_MS,
+  MAX_CACHED_MEMBER_ANSWERS,
+  MAX_UPSTREAM_BODY_BYTES,
+} from "./facade-limits.ts";
+import { FACADE_MARKER_HEADER, FACADE_MARKER_VALUE } from "./loop-guard.ts";
+
+/** Why a member gave no usable answer. `bad-answer`: a 5xx, or a body that is not JSON or too large. */
+export type MissingReason = UpstreamFailureKind | "bad-answer";
+
+export interface MemberAnswer {
+  readonly kind: "answer";
+  readonly statusCode: number;
+  readonly headers: UpstreamResponse["headers"];
+  /** The parsed body, undefined when there is none. */
+  readonly json: unknown;
+  readonly etag: string | undefined;
+  readonly fetchedAtMs: number;
+  /** Derived views of this answer (e.g. the rewritten body), computed once per answer. */
+  readonly memo: Map<string, unknown>;
+}
+
+export interface MemberMissing {
+  readonly kind: "missing";
+  readonly reason: MissingReason;
+  readonly memberId: string;
+  readonly detail: string;
+}
+
+export type MemberRead = MemberAnswer | MemberMissing;
+
+export function headerValue(headers: UpstreamResponse["headers"], name: string): string | undefined {
+  const value = headers[name];
+  if (value === undefined) return undefined;
+  return typeof value === "string" ? value : value.join(", ");
+}
+
+export interface MemberReaderOptions {
+  readonly cluster: FacadeCluster;
+  readonly timeouts: FacadeTimeouts;
+  /** A monotonic clock in ms (performance.now by default). */
+  readonly nowMs?: () => number;
+}
+
+/** What a forward sends besides the caller's own headers: the loop guard and JSON. */
+function baseHeaders(): Record<string, string> {
+  return { [FACADE_MARKER_HEADER]: FACADE_MARKER_VALUE, accept: "application/json" };
+}
+
+export class MemberReader {
+  private readonly cluster: FacadeCluster;
+  private readonly timeouts: FacadeTimeouts;
+  private readonly nowMs: () => number;
+  /** Answers and failures alike: a member that failed is asked again only after the TTL too. */
+  private readonly cache = new Map<string, { readonly read: MemberRead; readonly atMs: number }>();
+  private readonly inFlight = new Map<string, Promise<MemberRead>>();
+  /** Bumped by invalidate(): a read started before a write must not refill the cache with old state. */
+  private readonly generation = new Map<string, number>();
+
+  constructor(options: MemberReaderOptions) {
+    this.cluster = options.cluster;
+    this.timeouts = options.timeouts;
+    this.nowMs = options.nowMs ?? (() => performance.now());
+  }
+
+  /** One request to a member, bounded by `timeoutMs` plus a grace the facade enforces itself. */
+  async send(member: FacadeMember, request: UpstreamRequest): Promise<UpstreamResponse> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new UpstreamError("timeout", member.id, `${member.name} did not answer within ${request.timeoutMs} ms`),
+          ),
+        request.timeoutMs + FORWARD_DEADLINE_GRACE_MS,
+      );
+    });
+    try {
+      return await Promise.race([
+        this.cluster.forward(member.id, { ...request, headers: { ...request.headers, ...baseHeaders() } }),
+        deadline,
+      ]);
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error;
+      throw new UpstreamError("unreachable", member.id, `forward to ${member.name} failed`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A GET of `path` (unprefixed, on the member), from the cache while it is fresh. */
+  get(member: FacadeMember, path: string): Promise<MemberRead> {
+    const key = `${member.id} ${path}`;
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      if (this.nowMs() - cached.atMs < this.timeouts.memberCacheTtlMs) return Promise.resolve(cached.read);
+      this.cache.delete(key);
+    }
+    const pending = this.inFlight.get(key);
+    if (pending !== undefined) return pending;
+    const generation = this.generation.get(member.id) ?? 0;
+    const read = this.fetch(member, path).then((result) => {
+      this.inFlight.delete(key);
+      if (this.timeouts.memberCacheTtlMs > 0 && (this.generation.get(member.id) ?? 0) === generation) {
+        this.remember(key, result);
+      }
+      return result;
+    });
+    this.inFlight.set(key, read);
+    return read;
+  }
+
+  /** Forgets everything cached from a member (after a write to it, its state may have changed). */
+  invalidate(memberId: string): void {
+    this.generation.set(memberId, (this.generation.get(memberId) ?? 0) + 1);
+    const prefix = `${memberId} `;
+    for (const key of this.cache.keys()) if (key.startsWith(prefix)) this.cache.delete(key);
+  }
+
+  private remember(key: string, read: MemberRead): void {
+    this.cache.set(key, { read, atMs: this.nowMs() });
+    while (this.cache.size > MAX_CACHED_MEMBER_ANSWERS) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.cache.delete(oldest);
+    }
+  }
+
+  private async fetch(member: FacadeMember, path: string): Promise<MemberRead> {
+    if (!member.hasBmc) return { kind: "missing", reason: "unknown-member", memberId: member.id, detail: "no BMC" };
+    if (!member.bmcReachable) {
+      return {
+        kind: "missing",
+        reason: "unreachable",
+        memberId: member.id,
+        detail: `${member.name}'s BMC is unreachable`,
+      };
+    }
+    let response: UpstreamResponse;
+    try {
+      response = await this.send(member, {
+        method: "GET",
+        path,
+        headers: {},
+        timeoutMs: this.timeouts.memberReadTimeoutMs,
+      });
+    } catch (error) {
+      const upstream = error as UpstreamError;
+      return { kind: "missing", reason: upstream.kind, memberId: member.id, detail: upstream.message };
+    }
+    return toAnswer(member, response, this.nowMs());
+  }
+}
+
+/** A member's HTTP answer, checked: a 5xx or an unreadable body is a missing answer. */
+export function toAnswer(member: FacadeMember, response: UpstreamResponse, nowMs: number): MemberRead {
+  if (response.statusCode >= 500) {
+    return {
+      kind: "missing",
+      reason: "bad-answer",
+      memberId: member.id,
+      detail: `${member.name} answered ${response.statusCode}`,
+    };
+  }
+  if (response.text.length > MAX_UPSTREAM_BODY_BYTES) {
+    return { kind: "missing", reason: "bad-answer", memberId: member.id, detail: `${member.name} answered too much` };
+  }
+  let json: unknown;
+  if (response.text.trim() !== "") {
+    try {
+      json = JSON.parse(response.text);
+    } catch {
+      return {
+        kind: "missing",
+        reason: "bad-answer",
+        memberId: member.id,
+        detail: `${member.name} answered ${response.statusCode} with a body that is not JSON`,
+      };
+    }
+  }
+  return {
+    kind: "answer",
+    statusCode: response.statusCode,
+    headers: response.headers,
+    json,
+    etag: headerValue(response.headers, "etag"),
+    fetchedAtMs: nowMs,
+    memo: new Map(),
+  };
+}
