@@ -1,11 +1,30 @@
-// Where the facade keeps cluster accounts and sessions. The facade only reads and asks for
-// changes; the agent's implementation commits every change through Raft before it resolves, so a
-// console's session token and the accounts outlive the PoC. Tokens and passwords are stored hashed.
-// (Owned by the auth part of the facade: extend as SessionService/AccountService need.)
+// Where the facade keeps cluster accounts and sessions. Reads are synchronous, from the state
+// this node has applied; every change is asynchronous and resolves only once it is committed
+// (in the agent: through Raft, so a console's token and the accounts outlive the PoC). Tokens
+// and passwords are stored hashed. Two implementations: createMemoryAuthStore (tests, a facade
+// without a cluster) and the agent's createReplicatedAuthStore; both apply the same AuthState
+// rules, so a refusal means the same thing everywhere.
+import type { AuthChange, AuthChangeResult, AuthRuleCode, AuthStateView } from "./auth-state.ts";
 
-export type RoleId = "Administrator" | "Operator" | "ReadOnly";
+export type { RoleId } from "./roles.ts";
 
-export interface AuthStore {
-  /** Placeholder until the auth part lands: the facade serves no authenticated routes yet. */
-  readonly kind: string;
+export interface AuthStore extends AuthStateView {
+  /**
+   * Commits one change. Resolves once it is applied locally; rejects with AuthRuleViolation
+   * when the rules refuse it, AuthStoreUnavailableError when it cannot be committed now (no
+   * quorum, leadership moved), anything else on a bug.
+   */
+  commit(change: AuthChange): Promise<AuthChangeResult>;
 }
+
+/** The store cannot commit right now (no quorum, not the leader, timed out): a 503 for the client. */
+export class AuthStoreUnavailableError extends Error {
+  readonly code = "FACADE_ERR_AUTH_STORE_UNAVAILABLE";
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuthStoreUnavailableError";
+  }
+}
+
+export type { AuthRuleCode };
