@@ -44,6 +44,12 @@ export const OPTION_SPECS = {
     value: "NAME",
     description: `Lower-case letters, digits and inner hyphens, at most 32 characters. Default "${DEFAULT_CLUSTER_NAME}".`,
   },
+  vip: {
+    type: "string",
+    value: "ADDRESS",
+    description:
+      "The VIP (IPv4 or IPv6) the facade's certificate names, next to the cluster name. Set the same address as vip.address in the config.",
+  },
   help: { type: "boolean", short: "h", description: "Show this help." },
   version: { type: "boolean", description: "Print the version." },
 } as const satisfies Readonly<Record<string, OptionSpec>>;
@@ -84,13 +90,15 @@ const NODE_ARGUMENT: ArgumentSpec = { name: "NODE", description: "a node id, a u
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   {
     name: "init",
-    summary: "Write a new cluster secret and a starter config, to copy to every BMC.",
+    summary:
+      "Write a new cluster secret, a starter config and the facade's TLS certificate and key, to copy to every BMC.",
     arguments: [],
-    options: ["dir", "cluster-name", "force", "json"],
+    options: ["dir", "cluster-name", "vip", "force", "json"],
     optionNotes: {
       force: "Replace existing files. Nodes that hold the old secret can no longer talk to nodes with the new one.",
     },
-    details: "Needs no daemon. Refuses to overwrite cluster.key or conclave.yaml unless --force is given.",
+    details:
+      "Needs no daemon. Refuses to overwrite cluster.key, conclave.yaml, facade.crt or facade.key unless --force is given.",
   },
   {
     name: "status",

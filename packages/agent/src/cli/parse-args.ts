@@ -22,6 +22,7 @@ export interface CliOptions {
   readonly force: boolean;
   readonly dir?: string;
   readonly clusterName?: string;
+  readonly vip?: string;
 }
 
 export type CommandLine =
@@ -152,6 +153,7 @@ function readOptions(spec: CommandSpec, tokens: readonly OptionToken[]): CliOpti
     force: seen.get("force") === true,
     dir: text("dir"),
     clusterName: text("cluster-name"),
+    vip: text("vip"),
   };
 }
 

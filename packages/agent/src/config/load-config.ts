@@ -2,19 +2,46 @@
 // sentence each, fills in the schema's defaults and returns a frozen config.
 import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
-import { dirname, extname, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { TSchema } from "typebox";
 import Value from "typebox/value";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../errors.ts";
+import { defaultNodeName, NODE_NAME_PATTERN as NODE_NAME_LABEL_PATTERN } from "./node-name.ts";
 import { type ConclaveConfig, ConfigSchema } from "./schema.ts";
+
+/**
+ * Keys that differ from node to node, the only ones the drop-in may set: the shared file stays
+ * identical on every BMC, and what makes a node itself lives next to it.
+ */
+export const PER_NODE_KEYS: readonly string[] = Object.freeze([
+  "nodeName",
+  "role",
+  "priority",
+  "labels",
+  "nodeHttp",
+  "listen",
+  "interface",
+  "bmc",
+  "stateDir",
+  "health",
+]);
+/** Label keys the agent reserves (see src/facade-host/member-labels.ts). */
+const RESERVED_LABEL_PREFIX = "conclave.";
+/** The drop-in's name: the config's, with `.local` before the extension (`conclave.local.yaml`). */
+export function localConfigFileOf(file: string): string {
+  const extension = extname(file);
+  return join(dirname(file), `${basename(file, extension)}.local${extension}`);
+}
 
 export interface ParseConfigOptions {
   /** Name used in messages; relative paths in the config resolve against its directory. */
   readonly file: string;
   /** `json` or `yaml`; by default, taken from the file name (`.json` is JSON, anything else YAML). */
   readonly format?: "json" | "yaml";
+  /** The per-node drop-in, merged over the file (its format from its own name). */
+  readonly local?: { readonly file: string; readonly text: string };
 }
 
 export interface LoadedConfig {
@@ -23,31 +50,75 @@ export interface LoadedConfig {
   readonly warnings: readonly string[];
 }
 
-/** Reads and validates the config file. Throws ConfigError naming the file and every problem. */
+/**
+ * Reads and validates the config file, and its per-node drop-in (`localConfigFileOf(file)`) when
+ * there is one, merged over it. Throws ConfigError naming the file and every problem.
+ */
 export function loadConfig(file: string): LoadedConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(err);
-    throw new ConfigError(file, [`cannot read the file (${reason})`], { cause: err });
-  }
-  return parseConfig(text, { file });
+  const text = readConfigText(file, true) as string;
+  const localFile = localConfigFileOf(file);
+  const localText = readConfigText(localFile, false);
+  return parseConfig(text, {
+    file,
+    ...(localText === undefined ? {} : { local: { file: localFile, text: localText } }),
+  });
 }
 
-export function parseConfig(text: string, options: ParseConfigOptions): LoadedConfig {
-  const { file } = options;
-  const format = options.format ?? (extname(file).toLowerCase() === ".json" ? "json" : "yaml");
+function readConfigText(file: string, required: boolean): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" && !required) return undefined;
+    const reason = code === "ENOENT" ? "no such file" : String(err);
+    throw new ConfigError(file, [`cannot read the file (${reason})`], { cause: err });
+  }
+}
+
+function parseRaw(text: string, file: string, format?: "json" | "yaml"): Record<string, unknown> {
+  const effective = format ?? (extname(file).toLowerCase() === ".json" ? "json" : "yaml");
   let raw: unknown;
   try {
-    raw = format === "json" ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true, prettyErrors: true });
+    raw = effective === "json" ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true, prettyErrors: true });
   } catch (err) {
     const detail = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new ConfigError(file, [`not valid ${format.toUpperCase()}: ${detail}`], { cause: err });
+    throw new ConfigError(file, [`not valid ${effective.toUpperCase()}: ${detail}`], { cause: err });
   }
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError(file, ["the top level must be a mapping of keys to values"]);
+  }
+  return raw as Record<string, unknown>;
+}
+
+/** The drop-in over the shared file: mappings merge key by key, anything else (lists too) replaces. */
+function mergeOver(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const below = out[key];
+    out[key] = isPlainObject(below) && isPlainObject(value) ? mergeOver(below, value) : value;
+  }
+  return out;
+}
+
+export function parseConfig(text: string, options: ParseConfigOptions): LoadedConfig {
+  const { file } = options;
+  let raw = parseRaw(text, file, options.format);
+  if (options.local !== undefined) {
+    const local = parseRaw(options.local.text, options.local.file);
+    const problems = findUnknownKeys(ConfigSchema, local, "");
+    for (const key of Object.keys(local)) {
+      if (
+        ConfigSchema.properties[key as keyof typeof ConfigSchema.properties] !== undefined &&
+        !PER_NODE_KEYS.includes(key)
+      ) {
+        problems.push(
+          `"${key}" is shared by every node: set it in ${basename(file)}, not in the drop-in (per-node keys: ${PER_NODE_KEYS.join(", ")})`,
+        );
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(options.local.file, problems);
+    raw = mergeOver(raw, local);
   }
 
   const problems = findUnknownKeys(ConfigSchema, raw, "");
@@ -60,13 +131,28 @@ export function parseConfig(text: string, options: ParseConfigOptions): LoadedCo
   if (problems.length > 0) throw new ConfigError(file, problems);
 
   const baseDir = dirname(resolve(file));
+  const hasBmc = config.role !== "witness" || raw.bmc !== undefined;
   const resolved: ConclaveConfig = {
     ...config,
+    // `labels.name` is the former spelling of `nodeName` (checked to agree in checkMeaning).
+    nodeName: config.nodeName ?? config.labels.name ?? defaultNodeName(),
     secretFile: resolve(baseDir, config.secretFile),
     stateDir: resolve(baseDir, config.stateDir),
     bmc: { ...config.bmc, credentialsFile: resolve(baseDir, config.bmc.credentialsFile) },
+    adminCredentialFile: resolve(baseDir, config.adminCredentialFile),
+    facadeTls: {
+      ...config.facadeTls,
+      certFile: resolve(baseDir, config.facadeTls.certFile),
+      keyFile: resolve(baseDir, config.facadeTls.keyFile),
+    },
+    ...(hasBmc ? {} : { hasBmc }),
+    ...(options.local === undefined ? {} : { localFile: resolve(options.local.file) }),
   };
-  return { config: deepFreeze(resolved), warnings: Object.freeze(collectWarnings(resolved)) };
+  const warnings = collectWarnings(resolved);
+  if (config.labels.name !== undefined && config.nodeName === undefined) {
+    warnings.push("labels.name is the former spelling of nodeName: write nodeName (in the per-node drop-in)");
+  }
+  return { config: deepFreeze(resolved), warnings: Object.freeze(warnings) };
 }
 
 // --- unknown keys -------------------------------------------------------------------------
@@ -313,6 +399,23 @@ function checkMeaning(config: ConclaveConfig): string[] {
     }
   }
 
+  const nameLabel = config.labels.name;
+  if (nameLabel !== undefined) {
+    if (!NODE_NAME_LABEL_PATTERN.test(nameLabel)) {
+      problems.push(
+        `"labels.name" is the former spelling of "nodeName" and must be a valid node name: letters, digits and inner hyphens, at most 63 characters, no "_" (got ${describeValue(nameLabel)})`,
+      );
+    } else if (config.nodeName !== undefined && config.nodeName !== nameLabel) {
+      problems.push(
+        `"labels.name" (${nameLabel}) and "nodeName" (${config.nodeName}) disagree: "labels.name" is the former spelling of "nodeName"; keep only "nodeName"`,
+      );
+    }
+  }
+  for (const key of Object.keys(config.labels)) {
+    if (key.startsWith(RESERVED_LABEL_PREFIX)) {
+      problems.push(`"labels.${key}": label keys starting with "${RESERVED_LABEL_PREFIX}" are the agent's own`);
+    }
+  }
   try {
     new URL(config.bmc.redfishUrl);
   } catch {
@@ -363,6 +466,7 @@ function collectWarnings(config: ConclaveConfig): string[] {
     );
   }
   if (!config.bmc.verifyTls) warnings.push("bmc.verifyTls is off: the local BMC's certificate is not checked");
+
   return warnings;
 }
 

@@ -1,6 +1,7 @@
 // The config file's schema: the one place where keys, types, bounds, defaults and their
 // descriptions live. Validation, the TypeScript type and the README's reference table all come from it.
 import Type from "typebox";
+import { NODE_NAME_PATTERN } from "./node-name.ts";
 import { describeTimingProfile, TIMING_PROFILES } from "./timing.ts";
 
 /** Where `conclaved` looks for its config when it is given none. */
@@ -9,6 +10,11 @@ export const DEFAULT_CONFIG_FILE = "/etc/conclave/conclave.yaml";
 export const DEFAULT_P2P_PORT = 7420;
 /** The port the PoC serves Redfish on at the VIP. */
 export const DEFAULT_FACADE_PORT = 8443;
+/** The facade's TLS certificate and key, next to the config (`conclave init` writes them). */
+export const DEFAULT_FACADE_CERT_FILE = "facade.crt";
+export const DEFAULT_FACADE_KEY_FILE = "facade.key";
+/** The first administrator's credential, next to the config (`conclave init` writes it). */
+export const DEFAULT_ADMIN_CREDENTIAL_FILE = "admin.yaml";
 /** Where every node answers on its own address (followers redirect to the VIP). */
 export const DEFAULT_NODE_HTTP = "0.0.0.0:8444";
 
@@ -78,9 +84,46 @@ export const ConfigSchema = Type.Object(
       minimum: 1,
       maximum: 65_535,
       default: DEFAULT_FACADE_PORT,
-      description:
-        "TCP port the PoC serves Redfish on at the VIP. Plain HTTP until the Redfish facade brings TLS. The same on every node.",
+      description: "TCP port the PoC serves Redfish on at the VIP (HTTPS with `facadeTls`). The same on every node.",
     }),
+    facadeTls: Type.Object(
+      {
+        enabled: Type.Optional(
+          Type.Boolean({
+            description:
+              "`true`: serve HTTPS, and refuse to start without a valid certificate and key. `false`: serve plain HTTP (tests, demos). Unset: HTTPS when both files exist, else plain HTTP with a warning.",
+          }),
+        ),
+        certFile: Type.String({
+          minLength: 1,
+          default: DEFAULT_FACADE_CERT_FILE,
+          description:
+            "PEM certificate (chain) the PoC serves on the VIP, the same on every node. `conclave init` writes a self-signed one for the VIP address and the cluster name. Read at every claim of the VIP: a replaced file is served from the next claim.",
+        }),
+        keyFile: Type.String({
+          minLength: 1,
+          default: DEFAULT_FACADE_KEY_FILE,
+          description: "PEM private key of `facadeTls.certFile`, mode 0600, the same on every node.",
+        }),
+      },
+      { additionalProperties: false, default: {}, description: "TLS of the Redfish facade on the VIP." },
+    ),
+    adminCredentialFile: Type.String({
+      minLength: 1,
+      default: DEFAULT_ADMIN_CREDENTIAL_FILE,
+      description:
+        "The first Redfish administrator (user name and scrypt hash of the password, mode 0600), written by `conclave init`, the same file on every node. The PoC commits it as the first account while the cluster has none; afterwards it is not read.",
+    }),
+    nodeName: Type.Optional(
+      Type.String({
+        pattern: NODE_NAME_PATTERN.source,
+        expected:
+          'a name of letters, digits and inner hyphens, at most 63 characters, starting with a letter or digit (no "_"), e.g. "bmc1"',
+        description:
+          "This node's name, unique in the cluster: the facade prefixes its Redfish resources with it (`<nodeName>_<id>`) and the CLI accepts it for NODE. Default: the host name's first label, cut to fit. A clash is resolved by the PoC (the first to join keeps the name, the others get their id's end appended) and logged. Per node: set it in the drop-in.",
+        examples: ["bmc1"],
+      }),
+    ),
     nodeHttp: Type.String({
       minLength: 1,
       default: DEFAULT_NODE_HTTP,
@@ -165,7 +208,8 @@ export const ConfigSchema = Type.Object(
         additionalProperties: Type.String({ maxLength: 256 }),
         maxProperties: 32,
         default: {},
-        description: "Labels shown in status and used by operators; any other key is a free-form label.",
+        description:
+          "Labels shown in status and used by operators; any other key is a free-form label. Keys starting with `conclave.` are the agent's own. `name` is the former spelling of `nodeName`.",
       },
     ),
     bootstrapExpect: Type.Integer({
@@ -206,6 +250,13 @@ export const ConfigSchema = Type.Object(
 /** The config as validated, with every default filled in. */
 export type ConclaveConfig = Type.Static<typeof ConfigSchema> & {
   readonly labels: { readonly slot?: string; readonly chassis?: string; readonly [label: string]: string | undefined };
+  /**
+   * Not a key: false for a witness whose config (shared file and drop-in) has no `bmc` section,
+   * i.e. a witness on a management host with no BMC to aggregate. Unset means true.
+   */
+  readonly hasBmc?: boolean;
+  /** Not a key: the per-node drop-in merged over the file, when there was one. */
+  readonly localFile?: string;
 };
 
 export type VipMode = ConclaveConfig["vip"]["mode"];

@@ -13,6 +13,12 @@ export const RPC_METHODS = Object.freeze({
   handover: "conclave.handover",
   /** Cluster-changing control requests forwarded from a follower to the PoC. */
   control: "conclave.control",
+  /**
+   * The PoC's facade asks a member to send one Redfish request to the member's own BMC (with the
+   * member's credentials) and return the answer. Served to Raft members only. Body and answer:
+   * src/facade-host/member-bmc-request.ts.
+   */
+  bmcRequest: "conclave.bmc.request",
 });
 
 export interface HelloAnswer {

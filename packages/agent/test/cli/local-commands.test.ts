@@ -1,10 +1,11 @@
-// Proves the commands that need no daemon: `init` writes the secret and a loadable config into a temp dir and refuses to overwrite them, and `vip release` reads the config and removes the VIP (through a fake `ip`).
+// Proves the commands that need no daemon: `init` writes the secret, a loadable config and the facade's TLS certificate (SAN: the VIP and the cluster name) and key (0600) into a temp dir and refuses to overwrite any of them, and `vip release` reads the config and removes the VIP (through a fake `ip`).
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from "../../src/cli/main.ts";
 import { loadConfig } from "../../src/config/load-config.ts";
+import { readFacadeTls } from "../../src/facade-host/facade-tls.ts";
 import { readClusterSecret } from "../../src/identity/cluster-secret.ts";
 import { FakeRunner } from "../vip/fake-runner.ts";
 import { captureOutput } from "./fake-control-server.ts";
@@ -28,7 +29,15 @@ async function conclave(argv: string[], vipRunner?: FakeRunner) {
 describe("conclave init", () => {
   it("writes cluster.key (0600) and a config that loads, prints both and the next steps", async () => {
     const target = join(dir, "etc");
-    const { code, out, err } = await conclave(["init", "--dir", target, "--cluster-name", "rack-a"]);
+    const { code, out, err } = await conclave([
+      "init",
+      "--dir",
+      target,
+      "--cluster-name",
+      "rack-a",
+      "--vip",
+      "10.0.0.100",
+    ]);
     expect({ code, err }).toEqual({ code: EXIT_OK, err: "" });
     const secretFile = join(target, "cluster.key");
     const configFile = join(target, "conclave.yaml");
@@ -40,7 +49,16 @@ describe("conclave init", () => {
     expect(out).toContain('Wrote a new cluster "rack-a":\n');
     expect(out).toContain(`  ${secretFile}  the cluster secret (mode 0600, fingerprint ${fingerprint})\n`);
     expect(out).toContain(`  ${configFile}  the starter config\n`);
-    expect(out).toContain("Copy both files, unchanged, to every BMC of the group");
+    const tls = readFacadeTls(config.facadeTls);
+    expect(config.facadeTls).toEqual({ certFile: join(target, "facade.crt"), keyFile: join(target, "facade.key") });
+    expect(tls.subjectAltName).toBe("IP Address:10.0.0.100, DNS:rack-a");
+    expect(statSync(join(target, "facade.key")).mode & 0o777).toBe(0o600);
+    expect(out).toContain(
+      `  ${join(target, "facade.crt")}  the facade's self-signed TLS certificate, for 10.0.0.100 and "rack-a"\n`,
+    );
+    expect(out).toContain(`  ${join(target, "facade.key")}  its private key (mode 0600)\n`);
+    expect(out).toContain("Copy these files, unchanged, to every BMC of the group");
+    expect(out).toContain("conclave.local.yaml");
   });
 
   it("refuses to overwrite an existing cluster (exit 1), and --force replaces the secret", async () => {
@@ -50,7 +68,7 @@ describe("conclave init", () => {
     expect(refused.code).toBe(EXIT_FAILED);
     expect(refused.out).toBe("");
     expect(refused.err).toBe(
-      `conclave: refusing to overwrite ${join(dir, "cluster.key")} and ${join(dir, "conclave.yaml")}: a cluster is already initialised there (--force replaces them, and every node holding the old secret can then no longer talk to this one)\n`,
+      `conclave: refusing to overwrite ${join(dir, "cluster.key")}, ${join(dir, "conclave.yaml")}, ${join(dir, "facade.crt")} and ${join(dir, "facade.key")}: a cluster is already initialised there (--force replaces them, and every node holding the old secret can then no longer talk to this one)\n`,
     );
     expect(readFileSync(join(dir, "cluster.key"), "utf8")).toBe(before);
     expect(loadConfig(join(dir, "conclave.yaml")).config.clusterName).toBe("conclave");
@@ -64,12 +82,28 @@ describe("conclave init", () => {
       fingerprint: expect.any(String),
     });
     expect(readFileSync(join(dir, "cluster.key"), "utf8")).not.toBe(before);
+    expect(readFacadeTls(loadConfig(join(dir, "conclave.yaml")).config.facadeTls).subjectAltName).toBe("DNS:rack-b");
   });
 
-  it("refuses a bad cluster name before writing anything (exit 2)", async () => {
+  it("refuses a bad cluster name or VIP before writing anything (exit 2)", async () => {
     const { code } = await conclave(["init", "--dir", join(dir, "x"), "--cluster-name", "-bad-"]);
     expect(code).toBe(EXIT_USAGE);
     expect(() => statSync(join(dir, "x"))).toThrow();
+    const badVip = await conclave(["init", "--dir", join(dir, "x"), "--vip", "10.0.0"]);
+    expect(badVip).toMatchObject({
+      code: EXIT_USAGE,
+      err: 'conclave: --vip "10.0.0" is not an IPv4 or IPv6 address (e.g. "10.0.0.100")\n',
+    });
+    expect(() => statSync(join(dir, "x"))).toThrow();
+  });
+
+  it("refuses when only the facade's certificate is there, touching nothing", async () => {
+    writeFileSync(join(dir, "facade.crt"), "operator's own certificate");
+    const refused = await conclave(["init", "--dir", dir]);
+    expect(refused.code).toBe(EXIT_FAILED);
+    expect(refused.err).toContain(`refusing to overwrite ${join(dir, "facade.crt")}:`);
+    expect(() => statSync(join(dir, "cluster.key"))).toThrow();
+    expect(readFileSync(join(dir, "facade.crt"), "utf8")).toBe("operator's own certificate");
   });
 
   it("says which directory it cannot write into", async () => {

@@ -1,0 +1,195 @@
+// The facade's view of the cluster, as the PoC's agent sees it: the members from the replicated
+// cluster state, the cluster identity, whether this node is the PoC with a lease, and `forward`,
+// which sends one request to a member's own BMC — straight to the local BmcClient for this node,
+// over `conclave.bmc.request` for any other. RPC failures become UpstreamError kinds.
+import type { NodeId } from "@conclave/consensus";
+import {
+  type FacadeCluster,
+  type FacadeMember,
+  type MemberHealth,
+  UpstreamError,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from "@conclave/redfish-facade";
+import type { MemberRecord } from "../cluster-state/types.ts";
+import { RPC_METHODS } from "../daemon/rpc-methods.ts";
+import { AgentError, RpcRemoteError } from "../errors.ts";
+import { type AgentLogger, silentLogger } from "../logger.ts";
+import {
+  BMC_REQUEST_TRANSIT_MS,
+  type BmcRequestAnswer,
+  type LocalBmc,
+  parseBmcRequest,
+  runBmcRequest,
+} from "./member-bmc-request.ts";
+import { BMC_HOST_LABEL, BMC_LABEL, NO_BMC_LABEL_VALUE, operatorLabels } from "./member-labels.ts";
+import { assignMemberNames } from "./member-names.ts";
+
+/** The slice of the RPC service the facade host uses. */
+export interface FacadeRpc {
+  call(peerId: string, method: string, body?: unknown, options?: { timeoutMs?: number }): Promise<unknown>;
+}
+
+export interface AgentFacadeClusterInit {
+  readonly clusterName: string;
+  readonly selfId: NodeId;
+  /** The cluster UUID once `cluster.init` is applied. */
+  readonly clusterUuid: () => string | null;
+  /** The members of the applied cluster state. */
+  readonly members: () => readonly MemberRecord[];
+  /** The PoC: the leader holding the lease (null while there is none). */
+  readonly pocId: () => NodeId | null;
+  /** This node's own BMC; undefined when it has none. */
+  readonly localBmc: LocalBmc | undefined;
+  readonly rpc: FacadeRpc;
+  readonly logger?: AgentLogger;
+}
+
+const HEALTH: Readonly<Record<string, MemberHealth>> = { ok: "OK", warning: "Warning", critical: "Critical" };
+
+/** Codes of a member's failure that mean its BMC did not answer in time (the rest: unreachable). */
+const TIMEOUT_CODES = new Set(["AGENT_ERR_BMC_TIMEOUT", "AGENT_ERR_RPC_TIMEOUT"]);
+
+export class AgentFacadeCluster implements FacadeCluster {
+  readonly clusterName: string;
+  readonly #init: AgentFacadeClusterInit;
+  readonly #logger: AgentLogger;
+  /** Clashes already warned about (by their sorted member ids), so each is logged once. */
+  readonly #warnedClashes = new Set<string>();
+
+  constructor(init: AgentFacadeClusterInit) {
+    this.clusterName = init.clusterName;
+    this.#init = init;
+    this.#logger = init.logger ?? silentLogger;
+  }
+
+  clusterUuid(): string | null {
+    return this.#init.clusterUuid();
+  }
+
+  hasQuorum(): boolean {
+    return this.#init.pocId() === this.#init.selfId;
+  }
+
+  members(): readonly FacadeMember[] {
+    const records = this.#init.members();
+    const names = assignMemberNames(records);
+    for (const clash of names.clashes) {
+      const key = clash.memberIds.join(",");
+      if (this.#warnedClashes.has(key)) continue;
+      this.#warnedClashes.add(key);
+      this.#logger.warn(
+        {
+          name: clash.name,
+          members: clash.memberIds.map((id) => ({ id, name: names.byId.get(id) })),
+        },
+        `${clash.memberIds.length} members are named "${clash.name}": the first to join keeps it, the others get their id's end appended; set a unique nodeName on each`,
+      );
+    }
+    const pocId = this.#init.pocId();
+    const members = records.map((record): FacadeMember => {
+      const hasBmc = record.labels[BMC_LABEL] !== NO_BMC_LABEL_VALUE;
+      return {
+        id: record.id,
+        name: names.byId.get(record.id) as string,
+        hostName: hostNameOf(record),
+        role: record.role,
+        isPoc: record.id === pocId,
+        hasBmc,
+        health: record.health === null ? "Warning" : (HEALTH[record.health.status] ?? "Warning"),
+        bmcReachable: hasBmc && record.health?.bmcReachable === true,
+        labels: operatorLabels(record.labels),
+      };
+    });
+    return members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async forward(memberId: string, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const record = this.#init.members().find((member) => member.id === memberId);
+    if (record === undefined) throw new UpstreamError("unknown-member", memberId, `no member ${memberId}`);
+    if (record.labels[BMC_LABEL] === NO_BMC_LABEL_VALUE) {
+      throw new UpstreamError("unreachable", memberId, `member ${memberId} has no BMC to forward to`);
+    }
+    let body: ReturnType<typeof parseBmcRequest>;
+    try {
+      body = parseBmcRequest(request);
+    } catch (error) {
+      // A request the member would refuse never leaves: same wording as the member's refusal.
+      throw new UpstreamError("unreachable", memberId, describe(error), { cause: error });
+    }
+    try {
+      const answer =
+        memberId === this.#init.selfId
+          ? await this.#forwardLocally(memberId, body)
+          : ((await this.#init.rpc.call(memberId, RPC_METHODS.bmcRequest, body, {
+              timeoutMs: body.timeoutMs + BMC_REQUEST_TRANSIT_MS,
+            })) as BmcRequestAnswer);
+      return checkedAnswer(memberId, answer);
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error;
+      throw toUpstreamError(memberId, error);
+    }
+  }
+
+  async #forwardLocally(memberId: string, body: ReturnType<typeof parseBmcRequest>): Promise<BmcRequestAnswer> {
+    const bmc = this.#init.localBmc;
+    if (bmc === undefined) throw new UpstreamError("unreachable", memberId, "this node has no BMC to forward to");
+    return runBmcRequest(bmc, body);
+  }
+}
+
+/** Turns a failed forward (local BMC error, RPC error, remote BMC error) into the facade's kinds. */
+export function toUpstreamError(memberId: string, error: unknown): UpstreamError {
+  const code =
+    error instanceof RpcRemoteError ? error.remoteCode : error instanceof AgentError ? error.code : undefined;
+  const kind = code !== undefined && TIMEOUT_CODES.has(code) ? "timeout" : "unreachable";
+  return new UpstreamError(kind, memberId, describe(error), { cause: error });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A member's answer is checked before the facade reads it: a peer is trusted, not its shape. */
+function checkedAnswer(memberId: string, answer: unknown): UpstreamResponse {
+  const value = answer as Partial<BmcRequestAnswer> | null;
+  if (
+    value === null ||
+    typeof value !== "object" ||
+    typeof value.statusCode !== "number" ||
+    !Number.isInteger(value.statusCode) ||
+    value.statusCode < 100 ||
+    value.statusCode > 599 ||
+    typeof value.text !== "string" ||
+    value.headers === null ||
+    typeof value.headers !== "object"
+  ) {
+    throw new UpstreamError("unreachable", memberId, `member ${memberId} answered a BMC request with a malformed body`);
+  }
+  const headers: Record<string, string | readonly string[]> = {};
+  for (const [name, header] of Object.entries(value.headers)) {
+    if (typeof header === "string" || (Array.isArray(header) && header.every((item) => typeof item === "string"))) {
+      headers[name.toLowerCase()] = header;
+    }
+  }
+  return { statusCode: value.statusCode, headers, text: value.text };
+}
+
+/** `AggregationSource.HostName`: the BMC's own host when reported, else the member's first routable address. */
+function hostNameOf(record: MemberRecord): string | undefined {
+  const reported = record.labels[BMC_HOST_LABEL];
+  if (reported !== undefined && reported !== "") return reported;
+  let loopback: string | undefined;
+  for (const address of record.addresses) {
+    const match = /^\/(ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(address);
+    if (match === null) continue;
+    const host = match[2] as string;
+    if (host === "0.0.0.0" || host === "::") continue;
+    if (host.startsWith("127.") || host === "::1" || host === "localhost") {
+      loopback ??= host;
+      continue;
+    }
+    return host;
+  }
+  return loopback;
+}
