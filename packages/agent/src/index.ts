@@ -48,6 +48,7 @@ export { type RaftTiming, resolveTiming, TIMING_PROFILES, type TimingProfile } f
 export { type Daemon, type DaemonInit, startDaemon } from "./daemon/daemon.ts";
 export { createRootLogger, type RootLogger, type RootLoggerInit } from "./daemon/root-logger.ts";
 export * from "./errors.ts";
+export * from "./facade-state/index.ts";
 export * from "./health/index.ts";
 export {
   type ClusterSecret,

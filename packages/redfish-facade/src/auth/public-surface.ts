@@ -31,4 +31,7 @@ export {
   storeOverState,
 } from "./memory-auth-store.ts";
 export { hashPassword, isPasswordHash, verifyPassword } from "./password-hash.ts";
+export { type Principal, principalOf } from "./principal.ts";
+export { type AuthOptions, registerAuth } from "./register-auth.ts";
+export { type Requirement, requiredPrivilege } from "./required-privilege.ts";
 export { isRoleId, PRIVILEGES, type Privilege, ROLE_IDS, ROLE_PRIVILEGES } from "./roles.ts";

@@ -1,0 +1,209 @@
+// Proves the facade's accounts and sessions survive a change of leader (a token from the old PoC works on the new one), the auth section's snapshot round-trips byte for byte, and refused commands are refused identically on every node.
+import { bootstrapStorage, MemoryStorage, type NodeId } from "@conclave/consensus";
+import { AuthRuleViolation, type AuthStore, hashPassword, registerAuth } from "@conclave/redfish-facade";
+import Fastify, { type FastifyInstance } from "fastify";
+import { afterEach, describe, expect, it } from "vitest";
+import { ClusterState } from "../../src/cluster-state/cluster-state.ts";
+import { bootstrapAdministrator } from "../../src/facade-state/bootstrap-administrator.ts";
+import { facadeStateExtensions } from "../../src/facade-state/index.ts";
+import { createReplicatedAuthStore } from "../../src/facade-state/replicated-auth-store.ts";
+import { MemoryRaftNetwork } from "../../src/raft-driver/memory-transport.ts";
+import { RaftDriver } from "../../src/raft-driver/raft-driver.ts";
+import { FAST_TIMING, waitFor } from "../raft-driver/support.ts";
+
+const IDS = ["a", "b", "c"] as const;
+const ADMIN = { userName: "admin", password: "first-admin-password" };
+const SESSIONS = "/redfish/v1/SessionService/Sessions";
+
+interface InProcessCluster {
+  readonly drivers: Map<NodeId, RaftDriver>;
+  readonly network: MemoryRaftNetwork;
+  stop(id: NodeId): void;
+  running(): RaftDriver[];
+  leader(): Promise<RaftDriver>;
+  settled(): Promise<void>;
+  close(): void;
+}
+
+function startCluster(): InProcessCluster {
+  const network = new MemoryRaftNetwork();
+  const drivers = new Map<NodeId, RaftDriver>();
+  let seed = 7;
+  for (const id of IDS) {
+    const storage = new MemoryStorage();
+    bootstrapStorage(storage, [...IDS]);
+    let driver: RaftDriver | undefined;
+    const transport = network.attach(id, (message) => driver?.enqueue(message));
+    void transport.start();
+    driver = new RaftDriver(
+      { selfId: id, timing: FAST_TIMING, seed: seed++ },
+      { storage, transport, state: new ClusterState({ extensions: facadeStateExtensions }) },
+    );
+    void driver.run().catch(() => {});
+    drivers.set(id, driver);
+  }
+  const running = () => [...drivers.values()].filter((driver) => driver.phase === "running");
+  return {
+    drivers,
+    network,
+    running,
+    stop(id) {
+      drivers.get(id)?.stop();
+    },
+    async leader() {
+      await waitFor("a lease holder", () => running().filter((driver) => driver.status().lease.held).length === 1);
+      return running().find((driver) => driver.status().lease.held) as RaftDriver;
+    },
+    async settled() {
+      await waitFor("every running node to apply the same index", () => {
+        const indexes = running().map((driver) => driver.state.appliedIndex);
+        return indexes.every((index) => index === indexes[0]);
+      });
+    },
+    close() {
+      for (const driver of drivers.values()) driver.stop();
+    },
+  };
+}
+
+async function facadeOver(store: AuthStore): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  registerAuth(app, { store });
+  app.get("/redfish/v1/Systems", () => ({ served: true }));
+  await app.ready();
+  apps.push(app);
+  return app;
+}
+
+let cluster: InProcessCluster | undefined;
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+  cluster?.close();
+  cluster = undefined;
+});
+
+describe("the replicated AuthStore over three Raft drivers", () => {
+  it("keeps a session created on the leader valid on the next leader", async () => {
+    cluster = startCluster();
+    const first = await cluster.leader();
+    const firstStore = createReplicatedAuthStore({ driver: first });
+    const credential = { userName: ADMIN.userName, passwordHash: await hashPassword(ADMIN.password) };
+    expect(await bootstrapAdministrator(firstStore, credential)).toBe("created");
+
+    const firstFacade = await facadeOver(firstStore);
+    const login = await firstFacade.inject({
+      method: "POST",
+      url: SESSIONS,
+      payload: { UserName: ADMIN.userName, Password: ADMIN.password },
+    });
+    expect(login.statusCode).toBe(201);
+    const token = String(login.headers["x-auth-token"]);
+    const location = String(login.headers.location);
+    const operator = await firstFacade.inject({
+      method: "POST",
+      url: "/redfish/v1/AccountService/Accounts",
+      headers: { "x-auth-token": token },
+      payload: { UserName: "oper", Password: "operator-password", RoleId: "Operator" },
+    });
+    expect(operator.statusCode).toBe(201);
+    await cluster.settled();
+
+    cluster.stop(first.selfId);
+    const second = await cluster.leader();
+    expect(second.selfId).not.toBe(first.selfId);
+    const secondStore = createReplicatedAuthStore({ driver: () => second });
+    const secondFacade = await facadeOver(secondStore);
+    const after = await secondFacade.inject({ url: "/redfish/v1/Systems", headers: { "x-auth-token": token } });
+    expect(after.statusCode).toBe(200);
+    const own = await secondFacade.inject({ url: location, headers: { "x-auth-token": token } });
+    expect(own.json()).toMatchObject({ UserName: "admin" });
+    const basic = await secondFacade.inject({
+      url: "/redfish/v1/Systems",
+      headers: { authorization: `Basic ${Buffer.from("oper:operator-password").toString("base64")}` },
+    });
+    expect(basic.statusCode).toBe(200);
+    // The first administrator is committed once, whichever PoC asks again.
+    expect(await bootstrapAdministrator(secondStore, credential)).toBe("already-has-accounts");
+
+    const logout = await secondFacade.inject({ method: "DELETE", url: location, headers: { "x-auth-token": token } });
+    expect(logout.statusCode).toBe(204);
+    const gone = await secondFacade.inject({ url: "/redfish/v1/Systems", headers: { "x-auth-token": token } });
+    expect(gone.statusCode).toBe(401);
+  });
+
+  it("refuses deleting the last Administrator identically on every node, and its snapshot round-trips", async () => {
+    cluster = startCluster();
+    const leader = await cluster.leader();
+    const store = createReplicatedAuthStore({ driver: leader });
+    await bootstrapAdministrator(store, { userName: "admin", passwordHash: await hashPassword(ADMIN.password) });
+    const refused = await store.commit({ type: "account.delete", body: { id: "1" } }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AuthRuleViolation);
+    expect((refused as AuthRuleViolation).code).toBe("last-administrator");
+    await store.commit({
+      type: "session.create",
+      body: {
+        id: "0123456789abcdef0123456789abcdef",
+        accountId: "1",
+        tokenHash: "A".repeat(43),
+        atMs: 1_000,
+        clientOrigin: "192.0.2.1",
+        context: null,
+      },
+    });
+    await cluster.settled();
+    for (const driver of cluster.running()) {
+      expect(driver.state.rejectedCommands().recent).toEqual([
+        expect.objectContaining({ type: "account.delete", code: "last-administrator" }),
+      ]);
+    }
+    const snapshots = cluster.running().map((driver) => new TextDecoder().decode(driver.state.snapshot()));
+    expect(new Set(snapshots).size).toBe(1);
+    expect(snapshots[0]).not.toContain(ADMIN.password);
+
+    const bytes = leader.state.snapshot();
+    const restored = new ClusterState({ extensions: facadeStateExtensions });
+    restored.restore(bytes, { index: leader.state.appliedIndex, confState: { voters: [...IDS], learners: [] } });
+    expect(new TextDecoder().decode(restored.snapshot())).toBe(new TextDecoder().decode(bytes));
+    const restoredStore = createReplicatedAuthStore({
+      driver: { state: restored, propose: () => Promise.reject(new Error("read only")) },
+    });
+    expect(restoredStore.accountByUserName("admin")?.roleId).toBe("Administrator");
+    expect(restoredStore.sessionByTokenHash("A".repeat(43))?.clientOrigin).toBe("192.0.2.1");
+  });
+});
+
+describe("the auth section without a driver", () => {
+  it("applies the same commands to the same state on two nodes, and refuses a bad body the same way", () => {
+    const states = [0, 1].map(() => new ClusterState({ extensions: facadeStateExtensions }));
+    const hash = "$scrypt$ln=14,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U";
+    const inputs = [
+      { type: "account.bootstrap", body: { userName: "admin", passwordHash: hash, atMs: 5 } },
+      {
+        type: "account.create",
+        body: { userName: "admin", roleId: "ReadOnly", enabled: true, passwordHash: hash, atMs: 6 },
+      },
+      { type: "account.update", body: { id: "1", roleId: "Operator", atMs: 7 } },
+      { type: "auth.settings", body: { minPasswordLength: 20, maxPasswordLength: 12 } },
+    ];
+    for (const state of states) {
+      const outcomes = inputs.map((input, i) => state.apply(i + 1, state.encode(input, 100 + i)));
+      expect(outcomes.map((outcome) => (outcome.ok ? "ok" : outcome.code))).toEqual([
+        "ok",
+        "user-name-taken",
+        "last-administrator",
+        "password-length-conflict",
+      ]);
+    }
+    expect(new TextDecoder().decode(states[0]!.snapshot())).toBe(new TextDecoder().decode(states[1]!.snapshot()));
+    // A body that does not match its schema never reaches the log from an honest proposer...
+    expect(() => states[0]!.encode({ type: "session.touch", body: { id: "x", lastUsedAtMs: 1 } }, 1)).toThrow(
+      /session.touch/,
+    );
+    // ...and from a dishonest one is rejected on apply, changing nothing but the rejection record.
+    const forged = new TextEncoder().encode(
+      JSON.stringify({ v: 1, type: "account.delete", version: 1, atMs: 1, body: { id: "1", extra: true } }),
+    );
+    expect(states[0]!.apply(5, forged)).toMatchObject({ ok: false, code: "invalid-body" });
+  });
+});
