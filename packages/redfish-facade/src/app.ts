@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AuthStore } from "./auth/auth-store.ts";
 import { registerAuth } from "./auth/register-auth.ts";
 import type { FacadeCluster } from "./facade-cluster.ts";
-import { type FacadeTimeouts, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
+import { type FacadeTimeouts, MAX_PATH_BYTES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
 import { resolveFacadeTimeouts } from "./facade-options.ts";
 import { CLUSTER_MANAGER_ID } from "./facade-resources.ts";
 import { FacadeService } from "./facade-service.ts";
@@ -22,6 +22,9 @@ export interface FacadeInit {
   readonly timeouts?: Partial<FacadeTimeouts>;
 }
 
+/** How much of an undecodable path the error repeats. */
+const SHOWN_PATH_CHARACTERS = 128;
+
 function isRedfishPath(url: string): boolean {
   return url === "/redfish" || url.startsWith("/redfish/") || url.startsWith("/redfish?");
 }
@@ -29,7 +32,21 @@ function isRedfishPath(url: string): boolean {
 export function buildApp(init: FacadeInit): FastifyInstance {
   const timeouts = resolveFacadeTimeouts(init.timeouts);
   const topology = resolveTopology(init.topology, [CLUSTER_MANAGER_ID]);
-  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: MAX_REQUEST_BODY_BYTES });
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    bodyLimit: MAX_REQUEST_BODY_BYTES,
+    // The wildcard route's parameter is the whole path: let it be as long as a path may be.
+    routerOptions: { maxParamLength: MAX_PATH_BYTES },
+    // The router refuses a path it cannot decode before any hook: still a Redfish error.
+    frameworkErrors: (error, request, reply) => {
+      const path = (request.url.split("?")[0] ?? "").slice(0, SHOWN_PATH_CHARACTERS);
+      if (error.code === "FST_ERR_BAD_URL") void sendRedfishError(reply, 400, baseMessage("InvalidURI", [path]));
+      else if (error.code === "FST_ERR_MAX_PARAM_LENGTH") {
+        void sendRedfishError(reply, 400, baseMessage("StringValueTooLong", [path, String(MAX_PATH_BYTES)]));
+      } else void sendRedfishError(reply, 500, baseMessage("InternalError"));
+    },
+  });
 
   // Before authentication: a marked request is another facade's, and is never served (loop guard);
   // without a quorum nothing the cluster knows can be trusted to be current.

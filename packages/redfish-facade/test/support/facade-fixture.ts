@@ -6,7 +6,12 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { createMemoryAuthStore } from "../../src/auth/memory-auth-store.ts";
 import { buildApp, type FacadeInit } from "../../src/index.ts";
-import { createSimulatedCluster, type SimulatedCluster, type SimulatedMemberSpec } from "./simulated-cluster.ts";
+import {
+  createSimulatedCluster,
+  type SimulatedCluster,
+  type SimulatedClusterOptions,
+  type SimulatedMemberSpec,
+} from "./simulated-cluster.ts";
 
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const repoRoot = resolve(packageRoot, "../..");
@@ -34,8 +39,9 @@ export interface Facade {
 export async function startFacade(
   specs: readonly SimulatedMemberSpec[],
   init: Omit<FacadeInit, "cluster" | "auth"> = {},
+  options: SimulatedClusterOptions = {},
 ): Promise<Facade> {
-  const cluster = createSimulatedCluster(specs);
+  const cluster = await createSimulatedCluster(specs, options);
   const auth = await createMemoryAuthStore({ accounts: [CONSOLE_USER] });
   const app = buildApp({ cluster, auth, ...init, timeouts: { ...TEST_TIMEOUTS, ...init.timeouts } });
   await app.ready();
@@ -123,5 +129,5 @@ export interface ErrorBody {
 
 export function messageIds(response: LightMyRequestResponse): string[] {
   const body = response.json() as ErrorBody;
-  return body.error["@Message.ExtendedInfo"].map((m) => m.MessageId.replace(/^Base\.\d+\.\d+\./, ""));
+  return body.error["@Message.ExtendedInfo"].map((m) => m.MessageId.replace(/^Base\.(\d+\.)+/, ""));
 }

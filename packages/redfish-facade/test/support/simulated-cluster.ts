@@ -1,10 +1,13 @@
 // A FacadeCluster for tests over in-process BMC simulators: `forward` is the simulator's
 // `inject()` with the simulator's own credentials added (as a member's agent adds its BMC's),
 // bounded by the request's deadline. Members, health, quorum and the cluster UUID are settable.
+
+import type { AddressInfo } from "node:net";
 import { buildSimulator, type SimulatorOptions } from "@conclave/bmc-simulator";
 import type { FastifyInstance } from "fastify";
 import type { FacadeCluster, FacadeMember, UpstreamRequest, UpstreamResponse } from "../../src/index.ts";
 import { UpstreamError } from "../../src/index.ts";
+import { createHttpForwarder, type HttpForwarder } from "./http-forward.ts";
 
 /** What every simulator accepts (its default account): only the "agent" side knows it. */
 const SIMULATOR_AUTHORIZATION = `Basic ${Buffer.from("admin:admin").toString("base64")}`;
@@ -44,8 +47,19 @@ export const FAST_TIMING = {
   updateStepCount: 4,
 };
 
-export function createSimulatedCluster(specs: readonly SimulatedMemberSpec[], clusterName = "rack7"): SimulatedCluster {
+export interface SimulatedClusterOptions {
+  readonly clusterName?: string;
+  /** "inject" (default): forward with app.inject(); "http": simulators listen on loopback, forward with undici. */
+  readonly transport?: "inject" | "http";
+}
+
+export async function createSimulatedCluster(
+  specs: readonly SimulatedMemberSpec[],
+  options: SimulatedClusterOptions = {},
+): Promise<SimulatedCluster> {
+  const clusterName = options.clusterName ?? "rack7";
   const simulators = new Map<string, FastifyInstance>();
+  const forwarders = new Map<string, HttpForwarder>();
   let members: FacadeMember[] = specs.map((spec, index) => {
     if (spec.hasBmc !== false) {
       simulators.set(
@@ -70,9 +84,24 @@ export function createSimulatedCluster(specs: readonly SimulatedMemberSpec[], cl
       labels: {},
     };
   });
+  if (options.transport === "http") {
+    for (const [name, app] of simulators) {
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      const address = app.server.address() as AddressInfo;
+      forwarders.set(
+        name,
+        createHttpForwarder(`http://127.0.0.1:${address.port}`, { authorization: SIMULATOR_AUTHORIZATION }),
+      );
+    }
+  }
   let quorum = true;
   let uuid: string | null = TEST_CLUSTER_UUID;
   const forwards: ForwardRecord[] = [];
+  const simulatorNamed = (name: string): FastifyInstance => {
+    const app = simulators.get(name);
+    if (app === undefined) throw new Error(`no simulator ${name}`);
+    return app;
+  };
   const byName = (name: string): FacadeMember => {
     const member = members.find((m) => m.name === name);
     if (member === undefined) throw new Error(`no member ${name}`);
@@ -92,6 +121,8 @@ export function createSimulatedCluster(specs: readonly SimulatedMemberSpec[], cl
       if (member === undefined || app === undefined)
         throw new UpstreamError("unknown-member", memberId, "no such member");
       forwards.push({ memberName: member.name, request });
+      const http = forwarders.get(member.name);
+      if (http !== undefined) return http.send(memberId, request);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(
@@ -134,16 +165,13 @@ export function createSimulatedCluster(specs: readonly SimulatedMemberSpec[], cl
       byName(name);
       members = members.map((m) => ({ ...m, isPoc: m.name === name }));
     },
-    simulator(name) {
-      const app = simulators.get(name);
-      if (app === undefined) throw new Error(`no simulator ${name}`);
-      return app;
-    },
+    simulator: simulatorNamed,
     async setFaults(name, faults) {
-      const response = await this.simulator(name).inject({ method: "POST", url: "/_sim/faults", payload: faults });
+      const response = await simulatorNamed(name).inject({ method: "POST", url: "/_sim/faults", payload: faults });
       if (response.statusCode !== 200) throw new Error(`faults for ${name}: ${response.body}`);
     },
     async close() {
+      await Promise.all([...forwarders.values()].map((forwarder) => forwarder.close()));
       await Promise.all([...simulators.values()].map((app) => app.close()));
     },
   };

@@ -1,0 +1,106 @@
+// Proves a member that does not answer (down, hung, failing, unreachable) never hangs the facade
+// nor vanishes silently: collections answer with the others and name each missing source; its
+// resources get 503/504/502 Redfish errors within the read deadline; it comes back when it heals.
+import { afterEach, describe, expect, it } from "vitest";
+import { type Facade, messageIds, startFacade, threeMembers } from "./support/facade-fixture.ts";
+
+let facade: Facade;
+afterEach(async () => {
+  await facade?.close();
+});
+
+const SOURCE_BMC2 = "/redfish/v1/AggregationService/AggregationSources/bmc2";
+
+function memberIds(body: Record<string, unknown>): string[] {
+  return (body.Members as { "@odata.id": string }[]).map((m) => m["@odata.id"]);
+}
+
+function missingSources(body: Record<string, unknown>): string[] {
+  const info = (body["@Message.ExtendedInfo"] ?? []) as { MessageId: string; MessageArgs: string[] }[];
+  return info.map((m) => `${m.MessageId.replace(/^Base\.(\d+\.)+/, "")} ${m.MessageArgs.join(",")}`);
+}
+
+/** Listening simulators: hang and reset act on real sockets. */
+async function start(): Promise<Facade> {
+  return startFacade(
+    threeMembers(),
+    { timeouts: { memberCacheTtlMs: 20, memberReadTimeoutMs: 1_000 } },
+    { transport: "http" },
+  );
+}
+
+describe("a member that does not answer", () => {
+  it("unreachable: collections name it, its resources answer 503 with Retry-After", async () => {
+    facade = await start();
+    facade.cluster.setMember("bmc2", { bmcReachable: false, health: "Critical" });
+    const systems = await facade.json("/redfish/v1/Systems");
+    expect(memberIds(systems)).toEqual(["/redfish/v1/Systems/bmc1_system", "/redfish/v1/Systems/bmc3_system"]);
+    expect(missingSources(systems)).toEqual([`CouldNotEstablishConnection ${SOURCE_BMC2}`]);
+    const resource = await facade.get("/redfish/v1/Systems/bmc2_system1");
+    expect(resource.statusCode).toBe(503);
+    expect(resource.headers["retry-after"]).toBe("5");
+    expect(messageIds(resource)).toEqual(["ServiceTemporarilyUnavailable"]);
+    expect(await facade.json(SOURCE_BMC2)).toMatchObject({
+      Status: { State: "UnavailableOffline", Health: "Critical" },
+    });
+  });
+
+  it("hung: collections answer without it after the deadline, its resources answer 504", async () => {
+    facade = await start();
+    await facade.json("/redfish/v1/Systems");
+    await facade.cluster.setFaults("bmc2", { hang: true });
+    await new Promise((r) => setTimeout(r, 30));
+    const systems = await facade.json("/redfish/v1/Systems");
+    expect(memberIds(systems)).not.toContain("/redfish/v1/Systems/bmc2_system1");
+    expect(missingSources(systems)).toEqual([`CouldNotEstablishConnection ${SOURCE_BMC2}`]);
+    await new Promise((r) => setTimeout(r, 30));
+    const resource = await facade.get("/redfish/v1/Systems/bmc2_system1/Processors");
+    expect(resource.statusCode).toBe(504);
+    expect(messageIds(resource)).toEqual(["OperationTimeout"]);
+    await facade.cluster.setFaults("bmc2", { hang: false });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(memberIds(await facade.json("/redfish/v1/Systems"))).toContain("/redfish/v1/Systems/bmc2_system1");
+  });
+
+  it("failing with 500s: named as missing, its resources answer 502 OperationFailed", async () => {
+    facade = await start();
+    await facade.json("/redfish/v1/Systems");
+    await facade.cluster.setFaults("bmc3", { errorRate: 1 });
+    await new Promise((r) => setTimeout(r, 30));
+    const chassis = await facade.json("/redfish/v1/Chassis");
+    expect(missingSources(chassis)).toEqual([
+      "CouldNotEstablishConnection /redfish/v1/AggregationService/AggregationSources/bmc3",
+    ]);
+    expect(memberIds(chassis)).toContain("/redfish/v1/Chassis/bmc1_chassis");
+    const resource = await facade.get("/redfish/v1/Chassis/bmc3_chassis");
+    expect(resource.statusCode).toBe(502);
+    expect(messageIds(resource)).toEqual(["OperationFailed"]);
+  });
+
+  it("connections reset: named as missing", async () => {
+    facade = await start();
+    await facade.cluster.setFaults("bmc1", { down: "reset" });
+    const managers = await facade.json("/redfish/v1/Managers");
+    expect(missingSources(managers)).toEqual([
+      "CouldNotEstablishConnection /redfish/v1/AggregationService/AggregationSources/bmc1",
+    ]);
+    expect(memberIds(managers)).toContain("/redfish/v1/Managers/conclave");
+  });
+
+  it("slow but within the deadline: still in the answer", async () => {
+    facade = await start();
+    await facade.cluster.setFaults("bmc2", { latencyMs: 50 });
+    const systems = await facade.json("/redfish/v1/Systems");
+    expect(memberIds(systems)).toContain("/redfish/v1/Systems/bmc2_system2");
+    expect(systems["@Message.ExtendedInfo"]).toBeUndefined();
+  });
+
+  it("$expand over a collection with a missing member still expands the others", async () => {
+    facade = await start();
+    facade.cluster.setMember("bmc1", { bmcReachable: false });
+    const expanded = await facade.json("/redfish/v1/Systems?$expand=.");
+    const members = expanded.Members as Record<string, unknown>[];
+    expect(members.map((m) => m.Id)).toEqual(["bmc2_system1", "bmc2_system2", "bmc3_system"]);
+    expect(missingSources(expanded)).toHaveLength(1);
+  });
+});
