@@ -1,15 +1,34 @@
 // Proves the facade's accounts and sessions survive a change of leader (a token from the old PoC works on the new one), the auth section's snapshot round-trips byte for byte, and refused commands are refused identically on every node.
 import { bootstrapStorage, MemoryStorage, type NodeId } from "@conclave/consensus";
-import { AuthRuleViolation, type AuthStore, hashPassword, registerAuth } from "@conclave/redfish-facade";
-import Fastify, { type FastifyInstance } from "fastify";
+import {
+  AuthRuleViolation,
+  type AuthStore,
+  AuthStoreUnavailableError,
+  hashPassword,
+  registerAuth,
+} from "@conclave/redfish-facade";
+import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterState } from "../../src/cluster-state/cluster-state.ts";
 import { bootstrapAdministrator } from "../../src/facade-state/bootstrap-administrator.ts";
 import { facadeStateExtensions } from "../../src/facade-state/index.ts";
 import { createReplicatedAuthStore } from "../../src/facade-state/replicated-auth-store.ts";
 import { MemoryRaftNetwork } from "../../src/raft-driver/memory-transport.ts";
+import type { RaftDriverTiming } from "../../src/raft-driver/raft-driver.ts";
 import { RaftDriver } from "../../src/raft-driver/raft-driver.ts";
-import { FAST_TIMING, waitFor } from "../raft-driver/support.ts";
+import { waitFor } from "../raft-driver/support.ts";
+
+/**
+ * tickMs 25: election timeout [375, 750) ms, lease 250 ms, margin (15 - 1 - 10) x 25 = 100 ms. Slower
+ * than the driver tests' 10 ms ticks: scrypt shares the test machine's two cores with the loop.
+ */
+const TIMING: RaftDriverTiming = Object.freeze({
+  tickMs: 25,
+  heartbeatTicks: 2,
+  electionTicks: 15,
+  leaseTicks: 10,
+  leaseSafetyMarginMs: 100,
+});
 
 const IDS = ["a", "b", "c"] as const;
 const ADMIN = { userName: "admin", password: "first-admin-password" };
@@ -36,7 +55,7 @@ function startCluster(): InProcessCluster {
     const transport = network.attach(id, (message) => driver?.enqueue(message));
     void transport.start();
     driver = new RaftDriver(
-      { selfId: id, timing: FAST_TIMING, seed: seed++ },
+      { selfId: id, timing: TIMING, seed: seed++ },
       { storage, transport, state: new ClusterState({ extensions: facadeStateExtensions }) },
     );
     void driver.run().catch(() => {});
@@ -66,6 +85,27 @@ function startCluster(): InProcessCluster {
   };
 }
 
+/** Sends `request` again while the facade answers 503 (the leader's lease may blink on a loaded machine). */
+async function until503Passes(app: FastifyInstance, request: InjectOptions): Promise<LightMyRequestResponse> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await app.inject(request);
+    if (response.statusCode !== 503 || attempt === 20) return response;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Runs `work` again while the store cannot commit (no leader for a moment on a loaded machine). */
+async function whileUnavailable<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof AuthStoreUnavailableError) || attempt === 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 async function facadeOver(store: AuthStore): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   registerAuth(app, { store });
@@ -86,13 +126,16 @@ afterEach(async () => {
 describe("the replicated AuthStore over three Raft drivers", () => {
   it("keeps a session created on the leader valid on the next leader", async () => {
     cluster = startCluster();
-    const first = await cluster.leader();
-    const firstStore = createReplicatedAuthStore({ driver: first });
+    const c = cluster;
+    await c.leader();
+    // The facade follows leadership, as the daemon's VIP does: its store proposes on whichever node leads now.
+    const leaderNow = () => c.running().find((driver) => driver.status().role === "leader");
+    const firstStore = createReplicatedAuthStore({ driver: leaderNow });
     const credential = { userName: ADMIN.userName, passwordHash: await hashPassword(ADMIN.password) };
-    expect(await bootstrapAdministrator(firstStore, credential)).toBe("created");
+    expect(await whileUnavailable(() => bootstrapAdministrator(firstStore, credential))).toBe("created");
 
     const firstFacade = await facadeOver(firstStore);
-    const login = await firstFacade.inject({
+    const login = await until503Passes(firstFacade, {
       method: "POST",
       url: SESSIONS,
       payload: { UserName: ADMIN.userName, Password: ADMIN.password },
@@ -100,17 +143,18 @@ describe("the replicated AuthStore over three Raft drivers", () => {
     expect(login.statusCode).toBe(201);
     const token = String(login.headers["x-auth-token"]);
     const location = String(login.headers.location);
-    const operator = await firstFacade.inject({
+    const operator = await until503Passes(firstFacade, {
       method: "POST",
       url: "/redfish/v1/AccountService/Accounts",
       headers: { "x-auth-token": token },
       payload: { UserName: "oper", Password: "operator-password", RoleId: "Operator" },
     });
     expect(operator.statusCode).toBe(201);
-    await cluster.settled();
+    await c.settled();
+    const first = await c.leader();
 
-    cluster.stop(first.selfId);
-    const second = await cluster.leader();
+    c.stop(first.selfId);
+    const second = await c.leader();
     expect(second.selfId).not.toBe(first.selfId);
     const secondStore = createReplicatedAuthStore({ driver: () => second });
     const secondFacade = await facadeOver(secondStore);
@@ -124,9 +168,13 @@ describe("the replicated AuthStore over three Raft drivers", () => {
     });
     expect(basic.statusCode).toBe(200);
     // The first administrator is committed once, whichever PoC asks again.
-    expect(await bootstrapAdministrator(secondStore, credential)).toBe("already-has-accounts");
+    expect(await whileUnavailable(() => bootstrapAdministrator(secondStore, credential))).toBe("already-has-accounts");
 
-    const logout = await secondFacade.inject({ method: "DELETE", url: location, headers: { "x-auth-token": token } });
+    const logout = await until503Passes(secondFacade, {
+      method: "DELETE",
+      url: location,
+      headers: { "x-auth-token": token },
+    });
     expect(logout.statusCode).toBe(204);
     const gone = await secondFacade.inject({ url: "/redfish/v1/Systems", headers: { "x-auth-token": token } });
     expect(gone.statusCode).toBe(401);
@@ -134,24 +182,33 @@ describe("the replicated AuthStore over three Raft drivers", () => {
 
   it("refuses deleting the last Administrator identically on every node, and its snapshot round-trips", async () => {
     cluster = startCluster();
-    const leader = await cluster.leader();
-    const store = createReplicatedAuthStore({ driver: leader });
-    await bootstrapAdministrator(store, { userName: "admin", passwordHash: await hashPassword(ADMIN.password) });
-    const refused = await store.commit({ type: "account.delete", body: { id: "1" } }).catch((error: unknown) => error);
+    const c = cluster;
+    await c.leader();
+    const store = createReplicatedAuthStore({
+      driver: () => c.running().find((driver) => driver.status().role === "leader"),
+    });
+    const passwordHash = await hashPassword(ADMIN.password);
+    await whileUnavailable(() => bootstrapAdministrator(store, { userName: "admin", passwordHash }));
+    const refused = await whileUnavailable(() => store.commit({ type: "account.delete", body: { id: "1" } })).catch(
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(AuthRuleViolation);
     expect((refused as AuthRuleViolation).code).toBe("last-administrator");
-    await store.commit({
-      type: "session.create",
-      body: {
-        id: "0123456789abcdef0123456789abcdef",
-        accountId: "1",
-        tokenHash: "A".repeat(43),
-        atMs: 1_000,
-        clientOrigin: "192.0.2.1",
-        context: null,
-      },
-    });
+    await whileUnavailable(() =>
+      store.commit({
+        type: "session.create",
+        body: {
+          id: "0123456789abcdef0123456789abcdef",
+          accountId: "1",
+          tokenHash: "A".repeat(43),
+          atMs: 1_000,
+          clientOrigin: "192.0.2.1",
+          context: null,
+        },
+      }),
+    );
     await cluster.settled();
+    const leader = await c.leader();
     for (const driver of cluster.running()) {
       expect(driver.state.rejectedCommands().recent).toEqual([
         expect.objectContaining({ type: "account.delete", code: "last-administrator" }),
