@@ -38,7 +38,7 @@ import {
 import { PROTOCOL_FEATURES_SUPPORTED } from "./query-options.ts";
 import { baseMessage, type RedfishMessage } from "./redfish-error.ts";
 import { encodeSegment } from "./request-path.ts";
-import { READ_ONLY_ALLOW, type Served, servedError, servedResource } from "./served.ts";
+import { READ_ONLY_ALLOW, type Served, type ServedResource, servedError, servedResource } from "./served.ts";
 import { type ResolvedTopology, withTopologyLinks } from "./topology.ts";
 
 type Json = Record<string, unknown>;
@@ -53,6 +53,8 @@ const OWNED_SERVICE_LINKS = [
   ["AccountService", "/redfish/v1/AccountService"],
 ] as const;
 export const SESSIONS_URI = "/redfish/v1/SessionService/Sessions";
+/** Merged collections whose last answer is kept (one per collection path the members serve). */
+const MAX_MEMOISED_COLLECTIONS = 256;
 /** Distinct @odata.type values remembered for $metadata. */
 const MAX_METADATA_TYPES = 1_024;
 
@@ -85,6 +87,11 @@ export class FacadeService {
   /** Each member's BMC managers (facade URIs) as last read, so a member that is down still shows in Redundancy. */
   private readonly lastManagers = new Map<string, readonly string[]>();
   readonly seenTypes = new Set<string>();
+  /** The last merged answer of each collection, with what it was made from. */
+  private readonly aggregateMemo = new Map<
+    string,
+    { signature: string; inputs: readonly unknown[]; served: ServedResource }
+  >();
 
   constructor(options: FacadeServiceOptions) {
     this.cluster = options.cluster;
@@ -121,7 +128,12 @@ export class FacadeService {
 
   /** Every source's root map in parallel (missing ones are reported, not awaited forever). */
   async rootMaps(): Promise<{ member: FacadeMember; map: MemberRootMap | MemberMissing }[]> {
-    return Promise.all(this.sources().map(async (member) => ({ member, map: await this.discovery.rootMap(member) })));
+    const sources = this.sources();
+    const fresh = sources.map((member) => ({ member, map: this.discovery.freshRootMap(member.id) }));
+    if (fresh.every((entry) => entry.map !== undefined)) {
+      return fresh as { member: FacadeMember; map: MemberRootMap }[];
+    }
+    return Promise.all(sources.map(async (member) => ({ member, map: await this.discovery.rootMap(member) })));
   }
 
   async resolve(segments: readonly string[], path: string): Promise<Served> {
@@ -240,20 +252,31 @@ export class FacadeService {
     key: string,
     maps: readonly { member: FacadeMember; map: MemberRootMap | MemberMissing }[],
   ): Promise<Served> {
-    const parts = await Promise.all(
-      maps.map(async ({ member, map }) => {
-        if ("kind" in map) return { member, missing: true as const };
+    // What each member contributes: why it is missing, that it does not serve the collection
+    // (its root map), or its answer. The same inputs give the same merged body (memoised).
+    const inputs = await Promise.all(
+      maps.map(({ member, map }): MemberRead | MemberRootMap | MemberMissing | Promise<MemberRead> => {
+        if ("kind" in map) return map;
         const serves = key.includes("/") ? map.serviceCollections.has(key) : map.rootCollections.has(key);
-        if (!serves) return { member, members: [] as unknown[] };
-        const read = await this.reader.get(member, path);
-        if (read.kind === "missing") return { member, missing: true as const };
-        if (read.statusCode !== 200) return { member, members: [] as unknown[] };
-        const body = this.facadeBody(member, read, map);
-        if (!isObject(body) || !Array.isArray(body.Members)) return { member, members: [] as unknown[] };
-        return { member, members: body.Members as unknown[], type: body["@odata.type"], name: body.Name };
+        return serves ? this.reader.get(member, path) : map;
       }),
     );
     const own = this.ownMembers(key);
+    const signature = `${maps.map(({ member }) => member.name).join(" ")}|${own.join(" ")}`;
+    const memo = this.aggregateMemo.get(path);
+    if (memo !== undefined && memo.signature === signature && memo.inputs.every((input, i) => input === inputs[i])) {
+      return memo.served;
+    }
+    const parts = maps.map(({ member, map }, i) => {
+      const input = inputs[i];
+      if (input === undefined || "kind" in map || ("kind" in input && input.kind === "missing")) {
+        return { member, missing: true as const };
+      }
+      if (!("kind" in input) || input.statusCode !== 200) return { member, members: [] as unknown[] };
+      const body = this.facadeBody(member, input, map);
+      if (!isObject(body) || !Array.isArray(body.Members)) return { member, members: [] as unknown[] };
+      return { member, members: body.Members as unknown[], type: body["@odata.type"], name: body.Name };
+    });
     const members: unknown[] = own.map((uri) => ({ "@odata.id": uri }));
     const extendedInfo: RedfishMessage[] = [];
     let type = DEFAULT_COLLECTION_TYPES[key]?.[0];
@@ -276,7 +299,10 @@ export class FacadeService {
       "Members@odata.count": members.length,
     };
     if (extendedInfo.length > 0) body["@Message.ExtendedInfo"] = extendedInfo;
-    return servedResource(body, { aggregated: true });
+    const served = servedResource(body, { aggregated: true });
+    if (this.aggregateMemo.size >= MAX_MEMOISED_COLLECTIONS) this.aggregateMemo.clear();
+    this.aggregateMemo.set(path, { signature, inputs, served });
+    return served;
   }
 
   private rememberManagers(

@@ -60,10 +60,18 @@ export class MemberDiscovery {
   }
 
   /** A fresh root map, or the last known one when the member cannot be read now, or why it is missing. */
+  /** The root map while it is fresh, without waiting (the hot path of every merged answer). */
+  freshRootMap(memberId: string): MemberRootMap | undefined {
+    const known = this.known.get(memberId);
+    if (known === undefined) return undefined;
+    const trustedForMs = known.complete ? this.timeouts.discoveryTtlMs : this.timeouts.memberCacheTtlMs;
+    return this.nowMs() - known.discoveredAtMs < trustedForMs ? known : undefined;
+  }
+
   async rootMap(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
+    const fresh = this.freshRootMap(member.id);
+    if (fresh !== undefined) return fresh;
     const known = this.known.get(member.id);
-    const trustedForMs = known?.complete ? this.timeouts.discoveryTtlMs : this.timeouts.memberCacheTtlMs;
-    if (known !== undefined && this.nowMs() - known.discoveredAtMs < trustedForMs) return known;
     let pending = this.inFlight.get(member.id);
     if (pending === undefined) {
       pending = this.discover(member).finally(() => this.inFlight.delete(member.id));

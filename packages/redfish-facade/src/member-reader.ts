@@ -103,6 +103,8 @@ export class MemberReader {
 
   /** A GET of `path` (unprefixed, on the member), from the cache while it is fresh. */
   get(member: FacadeMember, path: string): Promise<MemberRead> {
+    // The cluster's word that a BMC is gone beats a cached answer from before it went.
+    if (!member.hasBmc || !member.bmcReachable) return this.fetch(member, path);
     const key = `${member.id} ${path}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {

@@ -121,6 +121,9 @@ export function registerRedfishRoutes(app: FastifyInstance, service: FacadeServi
     sendRedfishError(reply, 404, baseMessage("ResourceMissingAtURI", [shown(request.url.split("?")[0] ?? "")])),
   );
 
+  /** Bodies served unchanged (a cached member answer, a memoised merge) keep their text and ETag. */
+  const renderedBodies = new WeakMap<object, { text: string; etag: string }>();
+
   /** A GET of a facade URI found in a resource (for `only` and `$expand`). */
   const resolveUri = async (uri: string): Promise<Served> => {
     const parsed = parseRequestUrl(uri);
@@ -146,8 +149,13 @@ export function registerRedfishRoutes(app: FastifyInstance, service: FacadeServi
     const answer = await applyQuery(served, query);
     if ("kind" in answer) return sendServedError(reply, answer);
     served = answer.served;
-    const text = JSON.stringify(answer.body);
-    const etag = answer.changed || served.etag === undefined ? computeEtag(text) : served.etag;
+    let rendered = answer.changed ? undefined : renderedBodies.get(answer.body);
+    if (rendered === undefined) {
+      const text = JSON.stringify(answer.body);
+      rendered = { text, etag: answer.changed || served.etag === undefined ? computeEtag(text) : served.etag };
+      if (!answer.changed) renderedBodies.set(answer.body, rendered);
+    }
+    const { text, etag } = rendered;
     const headers: Record<string, string> = { ...served.headers };
     headers.etag = etag;
     headers.allow = served.allow.join(", ");

@@ -30,8 +30,9 @@ async function start(): Promise<Facade> {
 }
 
 describe("a member that does not answer", () => {
-  it("unreachable: collections name it, its resources answer 503 with Retry-After", async () => {
-    facade = await start();
+  it("unreachable: collections name it at once (cache or not), its resources answer 503 with Retry-After", async () => {
+    facade = await startFacade(threeMembers(), { timeouts: { memberCacheTtlMs: 60_000 } });
+    await facade.json("/redfish/v1/Systems/bmc2_system1");
     facade.cluster.setMember("bmc2", { bmcReachable: false, health: "Critical" });
     const systems = await facade.json("/redfish/v1/Systems");
     expect(memberIds(systems)).toEqual(["/redfish/v1/Systems/bmc1_system", "/redfish/v1/Systems/bmc3_system"]);
