@@ -2,9 +2,8 @@
 // queue requests; a single loop turn, run on a timer at every tick and as soon as something
 // arrives, does everything else in this order:
 //
-//   (a) reads the monotonic clock: if the loop was stalled for longer than the lease's safety
-//       margin (SIGSTOP, GC, a slow fsync), reports the lease lost first of all; then catches up
-//       one tick() per elapsed tickMs;
+//   (a) reads the monotonic clock and catches up one tick() per elapsed tickMs; if the lease ran
+//       out while the loop was stalled (SIGSTOP, GC, a slow fsync), reports it lost first of all;
 //   (b) steps the queued messages, then takes the queued requests (propose, read, transfer,
 //       membership change);
 //   (c) handles each Ready exactly per the contract: persist -> (lease check) -> send ->
@@ -14,6 +13,13 @@
 //
 // The VIP follows the lease events. A lease is reported lost as early as the loop can know
 // (before it sends anything that could make another leader) and acquired as late (end of turn).
+// Its end is judged against the monotonic clock, not only the core's tick count: the lease runs
+// until `lastTickAtMs + leaseTicksLeft x tickMs`, the scheduled time of the tick that stamped the
+// newest quorum-acknowledged message plus leaseTicks (that message left at or after its tick's
+// scheduled time, so this end is never later than the arithmetic in config/timing.ts allows). A
+// late turn therefore costs the lease only when the lease really ran out meanwhile; dropping it on
+// every stall past the safety margin made the VIP blink on a busy BMC for nothing (a stall of
+// 150 ms with 300 ms of lease left proves nothing against the lease).
 // A storage error stops the driver: run() rejects with it, and the daemon exits.
 import {
   type ConfChange,
@@ -305,7 +311,10 @@ export class RaftDriver {
   #leaseHeld = false;
   /** After a stall, the lease counts only once a quorum acknowledged a tick at or after this one. */
   #leaseFreshFromTick: number | undefined;
+  /** Set when ticks had to be skipped (a stall longer than the catch-up bound): the tick-to-time mapping is void. */
   #stallPending = false;
+  /** How late this turn started, when later than the safety margin (0 otherwise): names a lease loss "stall". */
+  #stalledMsThisTurn = 0;
   #role: Role = "follower";
   #leaderId: NodeId = NO_NODE;
   #voters: readonly NodeId[] = [];
@@ -699,14 +708,22 @@ export class RaftDriver {
 
   #checkStall(): void {
     const lateMs = this.#clock.now() - (this.#lastTickAtMs + this.#timing.tickMs);
+    this.#stalledMsThisTurn = 0;
     if (lateMs <= this.#timing.leaseSafetyMarginMs) return;
     this.#stalls++;
-    this.#stallPending = true;
+    this.#stalledMsThisTurn = Math.round(lateMs);
+    const leaseLeftMs = this.#leaseHeld ? this.#leaseEndsAtMs() - this.#clock.now() : 0;
     this.#logger.warn(
-      { lateMs: Math.round(lateMs), marginMs: this.#timing.leaseSafetyMarginMs, leaseHeld: this.#leaseHeld },
+      {
+        lateMs: Math.round(lateMs),
+        marginMs: this.#timing.leaseSafetyMarginMs,
+        leaseHeld: this.#leaseHeld,
+        leaseLeftMs: Math.round(leaseLeftMs),
+      },
       "the Raft loop was stalled longer than the lease safety margin",
     );
-    if (this.#leaseHeld) this.#loseLease("stall", Math.round(lateMs));
+    // Reported before anything else: a lease that ran out during the stall is dropped at once.
+    if (this.#leaseHeld && leaseLeftMs <= 0) this.#loseLease("stall", Math.round(lateMs));
     this.#emit("stalled", { lateMs });
   }
 
@@ -714,8 +731,12 @@ export class RaftDriver {
     const tickMs = this.#timing.tickMs;
     let due = Math.floor((this.#clock.now() - this.#lastTickAtMs) / tickMs);
     if (due > this.#maxCatchUpTicks) {
+      // Skipped ticks break the tick-to-time mapping the lease is judged by: void it until a
+      // quorum acknowledges a tick from after the stall.
       this.#lastTickAtMs += (due - this.#maxCatchUpTicks) * tickMs;
       due = this.#maxCatchUpTicks;
+      this.#stallPending = true;
+      if (this.#leaseHeld) this.#loseLease("stall", this.#stalledMsThisTurn);
     }
     for (let i = 0; i < due; i++) {
       this.#node.tick();
@@ -817,10 +838,10 @@ export class RaftDriver {
   #checkStallDuringTurn(): void {
     const lateMs = this.#clock.now() - (this.#lastTickAtMs + this.#timing.tickMs);
     if (lateMs <= this.#timing.leaseSafetyMarginMs) return;
-    // Ticks catch up at the next turn; until a fresh quorum acknowledgement the lease is void.
-    this.#stallPending = true;
-    this.#leaseFreshFromTick = undefined;
-    if (this.#leaseHeld) {
+    // A slow fsync inside the turn: the ticks catch up at the next turn, but the clock says now
+    // whether the lease outlived it.
+    this.#stalledMsThisTurn = Math.max(this.#stalledMsThisTurn, Math.round(lateMs));
+    if (this.#leaseHeld && this.#leaseEndsAtMs() <= this.#clock.now()) {
       this.#stalls++;
       this.#loseLease("stall", Math.round(lateMs));
     }
@@ -917,8 +938,14 @@ export class RaftDriver {
 
   // ---------------------------------------------------------------- lease
 
+  /** When the lease ends by the monotonic clock (see the top of this file). */
+  #leaseEndsAtMs(): number {
+    return this.#lastTickAtMs + this.#node.status().leaseTicksLeft * this.#timing.tickMs;
+  }
+
   #leaseValid(): boolean {
     if (this.#stallPending || !this.#node.hasLease()) return false;
+    if (this.#leaseEndsAtMs() <= this.#clock.now()) return false;
     if (this.#leaseFreshFromTick === undefined) return true;
     // The newest quorum-acknowledged tick is now + ticksLeft - leaseTicks; it must postdate the stall.
     const ticksLeft = this.#node.status().leaseTicksLeft;
@@ -949,7 +976,7 @@ export class RaftDriver {
     if (status.role !== "leader") return "leadership-lost";
     if (status.leadTransferee !== NO_NODE) return "transfer";
     if (status.noCampaign) return "no-campaign";
-    if (this.#stallPending || this.#leaseFreshFromTick !== undefined) return "stall";
+    if (this.#stallPending || this.#leaseFreshFromTick !== undefined || this.#stalledMsThisTurn > 0) return "stall";
     return "expired";
   }
 
