@@ -147,15 +147,16 @@ export function registerAccountRoutes(app: FastifyInstance, context: AuthContext
   ): AccountRecord | undefined => {
     const account = store.account(request.params.id);
     const principal = principalOf(request);
-    if (account === undefined) {
-      sendRedfishError(reply, 404, baseMessage("ResourceNotFound", ["ManagerAccount", describe(request.params.id)]));
-      return undefined;
-    }
     const rule = requiredPrivilege(request.method, request.url);
     const needed = alternatives ?? (rule.kind === "privileges" ? rule.alternatives : []);
-    const own = principal !== undefined && principal.account.id === account.id;
+    const own = principal !== undefined && principal.account.id === account?.id;
+    // Privileges first: whether an account exists is not told to someone who may not see it.
     if (principal === undefined || !satisfies(principal.privileges, needed, own)) {
       sendForbidden(reply);
+      return undefined;
+    }
+    if (account === undefined) {
+      sendRedfishError(reply, 404, baseMessage("ResourceNotFound", ["ManagerAccount", describe(request.params.id)]));
       return undefined;
     }
     return account;

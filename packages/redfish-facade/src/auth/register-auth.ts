@@ -55,7 +55,9 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     if (requirement.kind === "none") return;
     const authenticated = await authenticate(context, request, reply);
     if (authenticated === "answered") return reply;
-    if (!satisfies(authenticated, requirement.alternatives, requirement.deferredToRoute)) return sendForbidden(reply);
+    // A session or an account: its route knows whose it is and checks the whole rule (PropertyOverrides included).
+    if (requirement.deferredToRoute) return;
+    if (!satisfies(authenticated, requirement.alternatives, false)) return sendForbidden(reply);
     return;
   });
 

@@ -79,20 +79,22 @@ export function registerSessionRoutes(app: FastifyInstance, context: AuthContext
   });
 
   const sessionFor = (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-    const session = store.session(request.params.id);
-    if (session === undefined || !activity.isLive(session, store.settings())) {
-      sendRedfishError(reply, 404, baseMessage("ResourceNotFound", ["Session", describe(request.params.id)]));
-      return undefined;
-    }
+    const found = store.session(request.params.id);
+    const session = found !== undefined && activity.isLive(found, store.settings()) ? found : undefined;
     const principal = principalOf(request);
-    const own = principal !== undefined && principal.account.id === session.accountId;
+    const own = principal !== undefined && principal.account.id === session?.accountId;
     const rule = requiredPrivilege(request.method, request.url);
+    // Privileges first: whether a session exists is not told to someone who may not see it.
     if (
       principal === undefined ||
       rule.kind !== "privileges" ||
       !satisfies(principal.privileges, rule.alternatives, own)
     ) {
       sendForbidden(reply);
+      return undefined;
+    }
+    if (session === undefined) {
+      sendRedfishError(reply, 404, baseMessage("ResourceNotFound", ["Session", describe(request.params.id)]));
       return undefined;
     }
     return session;
