@@ -67,6 +67,36 @@ describe.skipIf(!hasShared)("conformance against ../shared/redfish/json-schema",
     expect(count).toBeGreaterThan(100);
   });
 
+  it("validates merged answers with query options, partial answers and error bodies", async () => {
+    facade = await startFacade(threeMembers(), {
+      topology: { enclosures: [{ id: "rack", name: "Rack", chassisType: "Rack" }] },
+    });
+    const served: Record<string, unknown>[] = [];
+    for (const uri of [
+      "/redfish/v1/Systems?$expand=.",
+      "/redfish/v1/Chassis?$expand=*",
+      "/redfish/v1/Managers?$expand=~",
+      // $select keeps only what it names (and the OData annotations): name the required ones.
+      "/redfish/v1/Systems/bmc1_system?$select=Id,Name,PowerState,Status",
+      "/redfish/v1/UpdateService/FirmwareInventory?$expand=.",
+    ]) {
+      served.push(await facade.json(uri));
+    }
+    facade.cluster.setMember("bmc2", { bmcReachable: false, health: "Critical" });
+    const partial = await facade.json("/redfish/v1/Systems");
+    expect(partial["@Message.ExtendedInfo"]).toHaveLength(1);
+    served.push(partial, await facade.json("/redfish/v1/AggregationService/AggregationSources/bmc2"));
+    served.push(...((partial["@Message.ExtendedInfo"] as Record<string, unknown>[]) ?? []));
+    for (const uri of ["/redfish/v1/Systems/bmc2_system1", "/redfish/v1/Nothing", "/redfish/v1/Systems?$top=1"]) {
+      const error = (await facade.get(uri)).json() as { error: { "@Message.ExtendedInfo": Record<string, unknown>[] } };
+      served.push(...error.error["@Message.ExtendedInfo"]);
+    }
+    const found = served.flatMap((body) =>
+      validator.validate(body).map((e) => `${String(body["@odata.id"] ?? body.MessageId)}: ${e}`),
+    );
+    expect(found).toEqual([]);
+  });
+
   for (const mockup of ["public-rackmount1", "public-bladed", "public-smartnic"]) {
     it(`serves a valid tree over the ${mockup} mockup (twice, as two members) plus a generated member`, async () => {
       const mockupDir = resolve(sharedRedfish, "mockups", mockup);
