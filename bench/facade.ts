@@ -1,10 +1,12 @@
 // `pnpm bench facade`: the Redfish facade against real listening servers on loopback. One child
 // process hosts MEMBER_COUNT generated BMC simulators; this process serves two facades (one with
-// the member cache off, for proxying; one with the default cache) that forward over HTTP with
+// the member cache off, for forwarding; one with the default cache) that forward over HTTP with
 // undici (one pool per BMC, as the agent does towards its own BMC); autocannon fires from a worker
 // thread. Scenarios, each after a warm-up:
 // - direct:      GET /redfish/v1/Systems/system on one simulator;
-// - proxied:     the same resource through the facade with the cache off (every request forwarded);
+// - proxied:     the same resource through the facade as a console gets it (default member cache,
+//                so most requests are answered from the facade's cache);
+// - forwarded:   the same through a facade with the cache off (every request goes to the BMC);
 // - aggregated:  GET /redfish/v1/Systems over MEMBER_COUNT members (cached), as fast as it goes,
 //                then at a fixed FIXED_RATE_PER_S for the latency under a console-like load;
 // - expand:      GET /redfish/v1/Systems?$expand=. over MEMBER_COUNT members (cached).
@@ -181,11 +183,11 @@ async function measure(
 async function main(): Promise<void> {
   const { child, urls } = await startChild();
   const { cluster, close } = benchCluster(urls);
-  const proxying = await startFacade(cluster, 0);
+  const forwarding = await startFacade(cluster, 0);
   const caching = await startFacade(cluster, undefined);
   try {
     // Discovery and the first member reads, so no scenario measures a cold start.
-    for (const facade of [proxying, caching]) {
+    for (const facade of [forwarding, caching]) {
       const check = await fetch(`${facade.url}/redfish/v1/Systems`, { headers: facade.headers });
       if (check.status !== 200) throw new Error(`the facade answered ${check.status}: ${await check.text()}`);
       const body = (await check.json()) as { "Members@odata.count": number };
@@ -193,7 +195,8 @@ async function main(): Promise<void> {
     }
     const directUrl = `${urls[0]}/redfish/v1/Systems/system`;
     const direct = await measure(directUrl, { authorization: SIMULATOR_AUTHORIZATION });
-    const proxied = await measure(`${proxying.url}/redfish/v1/Systems/bmc00_system`, proxying.headers);
+    const proxied = await measure(`${caching.url}/redfish/v1/Systems/bmc00_system`, caching.headers);
+    const forwarded = await measure(`${forwarding.url}/redfish/v1/Systems/bmc00_system`, forwarding.headers);
     const aggregated = await measure(`${caching.url}/redfish/v1/Systems`, caching.headers);
     const atRate = await measure(`${caching.url}/redfish/v1/Systems`, caching.headers, {
       connections: FIXED_RATE_CONNECTIONS,
@@ -202,6 +205,7 @@ async function main(): Promise<void> {
     const expand = await measure(`${caching.url}/redfish/v1/Systems?$expand=.`, caching.headers);
 
     const ratio = round(proxied.req_per_s / direct.req_per_s, 3);
+    const forwardedRatio = round(forwarded.req_per_s / direct.req_per_s, 3);
     const summary: Summary = {
       members: MEMBER_COUNT,
       direct_req_per_s: direct.req_per_s,
@@ -211,6 +215,10 @@ async function main(): Promise<void> {
       proxied_p50_ms: proxied.p50_ms,
       proxied_p99_ms: proxied.p99_ms,
       proxied_vs_direct_ratio: ratio,
+      forwarded_req_per_s: forwarded.req_per_s,
+      forwarded_p50_ms: forwarded.p50_ms,
+      forwarded_p99_ms: forwarded.p99_ms,
+      forwarded_vs_direct_ratio: forwardedRatio,
       aggregated_req_per_s: aggregated.req_per_s,
       aggregated_p50_ms: aggregated.p50_ms,
       aggregated_p99_ms: aggregated.p99_ms,
@@ -220,20 +228,27 @@ async function main(): Promise<void> {
       expand_req_per_s: expand.req_per_s,
       expand_p50_ms: expand.p50_ms,
       expand_p99_ms: expand.p99_ms,
-      failed_requests: direct.failures + proxied.failures + aggregated.failures + atRate.failures + expand.failures,
+      failed_requests:
+        direct.failures +
+        proxied.failures +
+        forwarded.failures +
+        aggregated.failures +
+        atRate.failures +
+        expand.failures,
       load_average_1m: round(loadavg()[0] ?? 0, 2),
     };
     const file = writeResults("facade", summary, {
       seconds_per_scenario: seconds(),
       connections: CONNECTIONS,
       targets: TARGETS,
-      scenarios: { direct, proxied, aggregated, aggregated_at_1000: atRate, expand },
+      scenarios: { direct, proxied, forwarded, aggregated, aggregated_at_1000: atRate, expand },
     });
     const verdict = (ok: boolean): string => (ok ? "ok" : "MISSED");
     console.log(
       `facade: direct ${direct.req_per_s} req/s (p50 ${direct.p50_ms} ms, p99 ${direct.p99_ms} ms); ` +
         `proxied ${proxied.req_per_s} req/s (p50 ${proxied.p50_ms} ms, p99 ${proxied.p99_ms} ms), ` +
         `ratio ${ratio} [>= ${TARGETS.proxied_vs_direct_ratio}: ${verdict(ratio >= TARGETS.proxied_vs_direct_ratio)}]; ` +
+        `forwarded (cache off) ${forwarded.req_per_s} req/s (p99 ${forwarded.p99_ms} ms), ratio ${forwardedRatio}; ` +
         `aggregated over ${MEMBER_COUNT} ${aggregated.req_per_s} req/s (p99 ${aggregated.p99_ms} ms) ` +
         `[>= ${TARGETS.aggregated_req_per_s}: ${verdict(aggregated.req_per_s >= TARGETS.aggregated_req_per_s)}], ` +
         `p99 ${atRate.p99_ms} ms at ${FIXED_RATE_PER_S} req/s ` +
@@ -242,7 +257,7 @@ async function main(): Promise<void> {
         `${summary.failed_requests} failed requests; load ${summary.load_average_1m} -> ${file}`,
     );
   } finally {
-    await proxying.app.close();
+    await forwarding.app.close();
     await caching.app.close();
     await close();
     child.stdin?.end();

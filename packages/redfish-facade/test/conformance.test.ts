@@ -97,6 +97,20 @@ describe.skipIf(!hasShared)("conformance against ../shared/redfish/json-schema",
     expect(found).toEqual([]);
   });
 
+  it("prefixes @Redfish.ActionInfo and action targets of a mockup, and both resolve", async () => {
+    facade = await startFacade([
+      { name: "m1", simulator: { mockupDir: resolve(sharedRedfish, "mockups", "public-rackmount1") } },
+    ]);
+    const uri = "/redfish/v1/Managers/m1_BMC/NetworkProtocol/HTTPS/Certificates/1";
+    const certificate = await facade.json(uri);
+    const rekey = (certificate.Actions as Record<string, Record<string, string>>)["#Certificate.Rekey"];
+    expect(rekey).toMatchObject({
+      target: `${uri}/Actions/Certificate.Rekey`,
+      "@Redfish.ActionInfo": `${uri}/RekeyActionInfo`,
+    });
+    expect(validator.validate(await facade.json(`${uri}/RekeyActionInfo`))).toEqual([]);
+  });
+
   for (const mockup of ["public-rackmount1", "public-bladed", "public-smartnic"]) {
     it(`serves a valid tree over the ${mockup} mockup (twice, as two members) plus a generated member`, async () => {
       const mockupDir = resolve(sharedRedfish, "mockups", mockup);
