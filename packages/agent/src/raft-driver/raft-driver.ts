@@ -74,6 +74,12 @@ export const READ_TIMEOUT_MS_DEFAULT = 5_000;
 export const TRANSFER_TIMEOUT_MS_DEFAULT = 5_000;
 /** Ready batches handled in one turn before yielding to the event loop (network I/O). */
 export const READY_BATCHES_PER_TURN_MAX = 64;
+/**
+ * How long a TimeoutNow waits for the lease fence (the VIP taken off this node) before the
+ * transfer is given up: a successor elected by TimeoutNow claims the VIP at once, so it must not
+ * be asked before the old PoC has let go.
+ */
+export const LEASE_FENCE_TIMEOUT_MS = 3_000;
 export const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 1024;
 export const SNAPSHOT_EVERY_LOG_BYTES_DEFAULT = 4 * 1024 * 1024;
 /** Entries kept before a snapshot so a slightly lagging follower catches up from the log, not a snapshot. */
@@ -315,6 +321,12 @@ export class RaftDriver {
   #stallPending = false;
   /** How late this turn started, when later than the safety margin (0 otherwise): names a lease loss "stall". */
   #stalledMsThisTurn = 0;
+  /** Run at every lease loss; see setLeaseFence. */
+  #leaseFence: ((reason: LeaseLostReason) => Promise<void>) | undefined;
+  /** The fence of the latest lease loss: pending until the VIP is released. */
+  #fence: { settled: boolean; failed: boolean; startedAtMs: number } | undefined;
+  /** TimeoutNow messages held until the fence settles (one per target at most). */
+  #heldTimeoutNow: Message[] = [];
   #role: Role = "follower";
   #leaderId: NodeId = NO_NODE;
   #voters: readonly NodeId[] = [];
@@ -396,6 +408,17 @@ export class RaftDriver {
   /** The replicated state this node has applied. Read it; change it through propose(). */
   get state(): ClusterState {
     return this.#state;
+  }
+
+  /**
+   * `fence` runs at every lease loss and resolves once what the lease guarded is gone (the daemon
+   * releases the VIP). A TimeoutNow — which makes the successor leader, and PoC, within one round —
+   * is not sent before the fence of the lease loss it follows has resolved; if the fence fails or
+   * takes longer than LEASE_FENCE_TIMEOUT_MS the TimeoutNow is dropped and the transfer fails by
+   * its own timeout. Unplanned failovers need no fence: the lease ends before any election can.
+   */
+  setLeaseFence(fence: (reason: LeaseLostReason) => Promise<void>): void {
+    this.#leaseFence = fence;
   }
 
   on<K extends keyof RaftDriverEvents>(event: K, listener: Listener<RaftDriverEvents[K]>): () => void {
@@ -693,6 +716,7 @@ export class RaftDriver {
         this.#handleReady(this.#node.ready());
       }
       this.#expireWaiters();
+      this.#releaseHeldTimeoutNow();
       this.#settleTransfer();
       this.#updateLease();
       // (d) compaction.
@@ -764,6 +788,10 @@ export class RaftDriver {
     if (ready.softState) this.#leadershipChanged(ready.softState.role, ready.softState.leaderId);
     // 2. Then talk.
     for (const message of ready.messages) {
+      if (message.type === "timeoutNow" && this.#fence !== undefined && !this.#fence.settled) {
+        this.#heldTimeoutNow = [...this.#heldTimeoutNow.filter((held) => held.to !== message.to), message];
+        continue;
+      }
       try {
         this.#transport.send(message);
       } catch (error) {
@@ -985,6 +1013,61 @@ export class RaftDriver {
     const term = this.#node.status().term;
     this.#logger.warn({ term, reason, stalledMs }, "lease lost");
     this.#emit("leaseLost", stalledMs === undefined ? { term, reason } : { term, reason, stalledMs });
+    this.#raiseFence(reason);
+  }
+
+  #raiseFence(reason: LeaseLostReason): void {
+    const run = this.#leaseFence;
+    if (run === undefined) return;
+    const fence = { settled: false, failed: false, startedAtMs: this.#clock.now() };
+    this.#fence = fence;
+    const settle = (failed: boolean) => {
+      fence.settled = true;
+      fence.failed = failed;
+      if (this.#fence === fence && this.#heldTimeoutNow.length > 0 && this.#phase === "running") this.#schedule(0);
+    };
+    let pending: Promise<void>;
+    try {
+      pending = run(reason);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      () => settle(false),
+      (error: unknown) => {
+        this.#logger.error({ err: error, reason }, "the lease fence failed: a transfer waiting for it is given up");
+        settle(true);
+      },
+    );
+  }
+
+  /** Sends the TimeoutNow held for the fence once it resolved; drops it when the fence failed or timed out, or the transfer is over. */
+  #releaseHeldTimeoutNow(): void {
+    if (this.#heldTimeoutNow.length === 0) return;
+    const fence = this.#fence;
+    const status = this.#node.status();
+    const stillTransferring = status.role === "leader" && status.leadTransferee !== NO_NODE;
+    const timedOut =
+      fence !== undefined && !fence.settled && this.#clock.now() - fence.startedAtMs > LEASE_FENCE_TIMEOUT_MS;
+    if (fence !== undefined && !fence.settled && !timedOut) return;
+    const held = this.#heldTimeoutNow;
+    this.#heldTimeoutNow = [];
+    if (timedOut || fence?.failed === true || !stillTransferring) {
+      if (timedOut)
+        this.#logger.error(
+          { timeoutMs: LEASE_FENCE_TIMEOUT_MS },
+          "the lease fence did not resolve in time: the transfer is given up",
+        );
+      return;
+    }
+    for (const message of held) {
+      if (message.to !== status.leadTransferee) continue;
+      try {
+        this.#transport.send(message);
+      } catch (error) {
+        this.#logger.error({ err: error, to: message.to, type: message.type }, "raft transport refused a message");
+      }
+    }
   }
 
   // ---------------------------------------------------------------- snapshots

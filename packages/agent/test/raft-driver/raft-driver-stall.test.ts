@@ -123,3 +123,53 @@ describe("stall detection", () => {
     expect(c.errors()).toEqual([]);
   });
 });
+
+describe("lease fence", () => {
+  // Transfers here abort after one election timeout (150 ms): every check below comes before that.
+  it("holds the TimeoutNow of a transfer until the fence of the lease loss resolves", async () => {
+    const { c, time } = manualCluster();
+    const leader = leaseHolderAfter(c, time, 2_000);
+    let releaseVip: (() => void) | undefined;
+    const fenced: string[] = [];
+    leader.setLeaseFence(
+      (reason) =>
+        new Promise<void>((resolve) => {
+          fenced.push(reason);
+          releaseVip = resolve;
+        }),
+    );
+    const target = c.running().find((driver) => driver !== leader)!;
+    const termBefore = target.status().term;
+    const transfer = leader.transferLeadership(target.selfId);
+    for (let i = 0; i < 8; i++) time.advance(10);
+    // The lease is gone, the VIP not yet: the target has not been told to take over.
+    expect(fenced).toEqual(["transfer"]);
+    expect(leader.status()).toMatchObject({ role: "leader", lease: { held: false } });
+    expect(target.status().term).toBe(termBefore);
+
+    releaseVip?.();
+    await Promise.resolve();
+    for (let i = 0; i < 5; i++) time.advance(10);
+    await expect(transfer).resolves.toMatchObject({ leaderId: target.selfId });
+    for (let i = 0; i < 10; i++) time.advance(10);
+    expect(c.leaseHolder()).toBe(target);
+    expect(c.leaseOverlaps).toEqual([]);
+  });
+
+  it("drops the TimeoutNow when the fence fails: the target is never told to skip its election timeout", async () => {
+    const { c, time } = manualCluster();
+    const leader = leaseHolderAfter(c, time, 2_000);
+    leader.setLeaseFence(async () => {
+      throw new Error("ip addr del failed");
+    });
+    const target = c.running().find((driver) => driver !== leader)!;
+    const termBefore = target.status().term;
+    void leader.transferLeadership(target.selfId).catch(() => undefined);
+    for (let i = 0; i < 14; i++) {
+      time.advance(10);
+      await Promise.resolve();
+    }
+    expect(target.status().term).toBe(termBefore);
+    expect(c.running().filter((driver) => driver !== leader && driver.status().role === "leader")).toEqual([]);
+  });
+});
