@@ -1,0 +1,100 @@
+// The console probe: a process in the console namespace polling the VIP (console-probe-main.ts),
+// whose lines are collected here. `gaps()` turns the record into outages: each run of failed
+// attempts, from the last success before it to the first success after it.
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const MAIN = resolve(import.meta.dirname, "console-probe-main.ts");
+/** Console poll period (issue 6: every 20 ms). */
+export const PROBE_INTERVAL_MS = 20;
+/** Deadline of one attempt. */
+export const PROBE_TIMEOUT_MS = 1_000;
+/** Bound on the attempts kept (about 3 hours at 20 ms). */
+export const PROBE_RECORDS_MAX = 500_000;
+
+export interface ProbeRecord {
+  readonly atMs: number;
+  readonly ok: boolean;
+  readonly status: number;
+  readonly ms: number;
+  readonly node?: string | null;
+}
+
+export interface Gap {
+  /** The last success before the failures (or the first failure if none). */
+  readonly fromMs: number;
+  /** The first success after them. */
+  readonly toMs: number;
+  readonly failures: number;
+}
+
+export class ConsoleProbe {
+  readonly records: ProbeRecord[] = [];
+  private readonly child: ChildProcess;
+
+  constructor(namespace: string, url: string, token?: string) {
+    this.child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        namespace,
+        process.execPath,
+        MAIN,
+        url,
+        String(PROBE_INTERVAL_MS),
+        String(PROBE_TIMEOUT_MS),
+        token ?? "",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      if (this.records.length >= PROBE_RECORDS_MAX) this.records.shift();
+      try {
+        this.records.push(JSON.parse(line) as ProbeRecord);
+      } catch {
+        // not a probe line
+      }
+    });
+  }
+
+  /** Records from `fromMs` on. */
+  since(fromMs: number): ProbeRecord[] {
+    return this.records.filter((record) => record.atMs >= fromMs);
+  }
+
+  /** The last record's time, or 0. */
+  lastAtMs(): number {
+    return this.records.at(-1)?.atMs ?? 0;
+  }
+
+  /** Every outage seen from `fromMs` on; an outage still going on ends at `Date.now()`. */
+  gaps(fromMs = 0): Gap[] {
+    const gaps: Gap[] = [];
+    let lastOk: number | undefined;
+    let open: { fromMs: number; failures: number } | undefined;
+    for (const record of this.records) {
+      if (record.atMs < fromMs) {
+        if (record.ok) lastOk = record.atMs;
+        continue;
+      }
+      if (record.ok) {
+        if (open !== undefined) gaps.push({ fromMs: open.fromMs, toMs: record.atMs, failures: open.failures });
+        open = undefined;
+        lastOk = record.atMs;
+      } else if (open === undefined) {
+        open = { fromMs: lastOk ?? record.atMs, failures: 1 };
+      } else {
+        open.failures++;
+      }
+    }
+    if (open !== undefined) gaps.push({ fromMs: open.fromMs, toMs: Date.now(), failures: open.failures });
+    return gaps;
+  }
+
+  stop(): void {
+    this.child.kill("SIGKILL");
+  }
+}
