@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // conclaved: the Conclave agent daemon. `conclaved --config /etc/conclave/conclave.yaml`.
 // Exit codes: 0 stopped on SIGTERM/SIGINT, 1 failed while running (systemd restarts it),
-// 2 cannot start with this configuration (config, node key or cluster secret).
+// 2 cannot start with this configuration (config, node key, cluster secret, facade TLS pair). SIGHUP
+// reads the facade's TLS certificate and key again.
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load-config.ts";
 import { DEFAULT_CONFIG_FILE } from "../config/schema.ts";
@@ -66,6 +67,11 @@ const onSignal = (signal: NodeJS.Signals): void => {
 };
 process.on("SIGTERM", onSignal);
 process.on("SIGINT", onSignal);
+// SIGHUP: the facade's TLS certificate and key are read again (Node's default would exit).
+process.on("SIGHUP", () => {
+  logger.info({ signal: "SIGHUP" }, "reloading the facade's TLS certificate");
+  daemon?.reloadTls();
+});
 
 try {
   daemon = await startDaemon({ config: loaded.config, configFile, logger, signal: startAbort.signal });
@@ -74,7 +80,9 @@ try {
     logger.info({}, "stopped before the cluster formed");
     process.exit(0);
   }
-  const startUpError = error instanceof NodeKeyError || error instanceof ClusterSecretError;
+  // ConfigError here: a file the config names (the facade's TLS pair) does not load.
+  const startUpError =
+    error instanceof NodeKeyError || error instanceof ClusterSecretError || error instanceof ConfigError;
   logger.error({ err: error, code: error instanceof AgentError ? error.code : undefined }, "conclaved cannot start");
   fail(error instanceof Error ? error.message : String(error), startUpError ? 2 : 1);
 }

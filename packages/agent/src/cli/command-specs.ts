@@ -50,6 +50,12 @@ export const OPTION_SPECS = {
     description:
       "The VIP (IPv4 or IPv6) the facade's certificate names, next to the cluster name. Set the same address as vip.address in the config.",
   },
+  "admin-password-file": {
+    type: "string",
+    value: "FILE",
+    description:
+      "The first Redfish administrator's password (user admin), on the file's first line. Default: a generated one, printed once.",
+  },
   help: { type: "boolean", short: "h", description: "Show this help." },
   version: { type: "boolean", description: "Print the version." },
 } as const satisfies Readonly<Record<string, OptionSpec>>;
@@ -91,14 +97,14 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   {
     name: "init",
     summary:
-      "Write a new cluster secret, a starter config and the facade's TLS certificate and key, to copy to every BMC.",
+      "Write a new cluster secret, a starter config, the facade's TLS certificate and key and the first administrator, to copy to every BMC.",
     arguments: [],
-    options: ["dir", "cluster-name", "vip", "force", "json"],
+    options: ["dir", "cluster-name", "vip", "admin-password-file", "force", "json"],
     optionNotes: {
       force: "Replace existing files. Nodes that hold the old secret can no longer talk to nodes with the new one.",
     },
     details:
-      "Needs no daemon. Refuses to overwrite cluster.key, conclave.yaml, facade.crt or facade.key unless --force is given.",
+      "Needs no daemon. Refuses to overwrite cluster.key, conclave.yaml, facade.crt, facade.key or admin.yaml unless --force is given. The PoC commits the administrator in admin.yaml (user name and password hash) when the cluster has no account yet.",
   },
   {
     name: "status",

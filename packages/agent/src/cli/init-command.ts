@@ -3,10 +3,16 @@
 import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
-import { ConfigSchema, DEFAULT_FACADE_CERT_FILE, DEFAULT_FACADE_KEY_FILE } from "../config/schema.ts";
+import {
+  ConfigSchema,
+  DEFAULT_ADMIN_CREDENTIAL_FILE,
+  DEFAULT_FACADE_CERT_FILE,
+  DEFAULT_FACADE_KEY_FILE,
+} from "../config/schema.ts";
 import { InitExistsError } from "../errors.ts";
 import { generateFacadeCertificate, writeFacadeCertificate } from "../facade-host/facade-certificate.ts";
 import { CLUSTER_SECRET_FILE_NAME, CONFIG_FILE_NAME, initCluster } from "../identity/init-cluster.ts";
+import { FIRST_ADMIN_USER_NAME, generateAdminPassword, readAdminPasswordFile } from "./admin-password.ts";
 import type { CliContext } from "./cli-context.ts";
 import { CliError, EXIT_FAILED, UsageError } from "./cli-errors.ts";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_INIT_DIR } from "./command-specs.ts";
@@ -27,7 +33,11 @@ export async function runInit(context: CliContext): Promise<void> {
   if (options.vip !== undefined && isIP(options.vip) === 0) {
     throw new UsageError(`--vip "${options.vip}" is not an IPv4 or IPv6 address (e.g. "10.0.0.100")`);
   }
+  const givenPassword =
+    options.adminPasswordFile === undefined ? undefined : readAdminPasswordFile(options.adminPasswordFile);
+  const adminPassword = givenPassword ?? generateAdminPassword();
   const dir = options.dir ?? DEFAULT_INIT_DIR;
+  const adminFile = join(resolve(dir), DEFAULT_ADMIN_CREDENTIAL_FILE);
   // The starter config leaves facadeTls at its defaults: these files, next to it.
   const tlsFiles = {
     certFile: join(resolve(dir), DEFAULT_FACADE_CERT_FILE),
@@ -38,7 +48,7 @@ export async function runInit(context: CliContext): Promise<void> {
     if (options.force !== true) {
       // Every file is checked before any is written: a refusal leaves the directory as it was.
       const all = [CLUSTER_SECRET_FILE_NAME, CONFIG_FILE_NAME].map((name) => join(resolve(dir), name));
-      const existing = [...all, tlsFiles.certFile, tlsFiles.keyFile].filter((file) => existsSync(file));
+      const existing = [...all, tlsFiles.certFile, tlsFiles.keyFile, adminFile].filter((file) => existsSync(file));
       if (existing.length > 0) throw new InitExistsError(existing);
     }
     // Generated first (the slow part, and the one that can refuse the VIP), written last.
@@ -48,12 +58,30 @@ export async function runInit(context: CliContext): Promise<void> {
     });
     result = initCluster({ dir, clusterName, force: options.force });
     writeFacadeCertificate(tlsFiles, pair, options.force !== true);
+    // Loaded here only: it brings the facade's password hashing, which no other command needs.
+    const { writeAdminCredentialFile } = await import("../facade-state/admin-credential-file.ts");
+    await writeAdminCredentialFile(adminFile, {
+      userName: FIRST_ADMIN_USER_NAME,
+      password: adminPassword,
+      force: options.force === true,
+    });
   } catch (err) {
     throw initFailure(err, dir);
   }
   const names = options.vip === undefined ? `"${clusterName}"` : `${options.vip} and "${clusterName}"`;
   if (options.json) {
-    context.stdout.write(renderJson({ ...result, clusterName, ...tlsFiles, vip: options.vip ?? null }));
+    context.stdout.write(
+      renderJson({
+        ...result,
+        clusterName,
+        ...tlsFiles,
+        vip: options.vip ?? null,
+        adminFile,
+        adminUserName: FIRST_ADMIN_USER_NAME,
+        // Shown this once when generated; never stored.
+        adminPassword: givenPassword === undefined ? adminPassword : null,
+      }),
+    );
     return;
   }
   context.stdout.write(
@@ -63,10 +91,18 @@ export async function runInit(context: CliContext): Promise<void> {
       `  ${result.configFile}  the starter config`,
       `  ${tlsFiles.certFile}  the facade's self-signed TLS certificate, for ${names}`,
       `  ${tlsFiles.keyFile}  its private key (mode 0600)`,
+      `  ${adminFile}  the first Redfish administrator "${FIRST_ADMIN_USER_NAME}" (password hash only, mode 0600)`,
       "",
+      ...(givenPassword === undefined
+        ? [
+            `The administrator's password, shown this once (it is stored nowhere): ${adminPassword}`,
+            "Log in to the facade with it, then change it through the AccountService.",
+            "",
+          ]
+        : []),
       "Next steps:",
       `  1. Review ${result.configFile}: the VIP (mode, address, interface)${options.vip === undefined ? " (run init again with --vip to name it in the certificate)" : ""}, peers and bootstrapExpect.`,
-      "  2. Copy these files, unchanged, to every BMC of the group (same paths; keep cluster.key and facade.key mode 0600, owned by the agent's user).",
+      "  2. Copy these files, unchanged, to every BMC of the group (same paths; keep cluster.key, facade.key and admin.yaml mode 0600, owned by the agent's user).",
       "     What differs per BMC (nodeName, role, priority, labels, bmc) goes into conclave.local.yaml next to them.",
       "  3. Start conclaved on every BMC, then run `conclave status` on any of them.",
       "",
@@ -86,6 +122,9 @@ function initFailure(err: unknown, dir: string): unknown {
     );
   }
   const code = (err as NodeJS.ErrnoException).code;
+  if (code === "AGENT_ERR_ADMIN_CREDENTIAL") {
+    return new CliError(code, (err as Error).message, EXIT_FAILED, { cause: err });
+  }
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
     return new CliError(
       "AGENT_ERR_INIT_WRITE",

@@ -23,6 +23,7 @@ export interface CliOptions {
   readonly dir?: string;
   readonly clusterName?: string;
   readonly vip?: string;
+  readonly adminPasswordFile?: string;
 }
 
 export type CommandLine =
@@ -154,6 +155,7 @@ function readOptions(spec: CommandSpec, tokens: readonly OptionToken[]): CliOpti
     dir: text("dir"),
     clusterName: text("cluster-name"),
     vip: text("vip"),
+    adminPasswordFile: text("admin-password-file"),
   };
 }
 

@@ -98,7 +98,7 @@ export const ConfigSchema = Type.Object(
           minLength: 1,
           default: DEFAULT_FACADE_CERT_FILE,
           description:
-            "PEM certificate (chain) the PoC serves on the VIP, the same on every node. `conclave init` writes a self-signed one for the VIP address and the cluster name. Read at every claim of the VIP: a replaced file is served from the next claim.",
+            "PEM certificate (chain) the PoC serves on the VIP, the same on every node. `conclave init` writes a self-signed one for the VIP address and the cluster name. Read again at every claim of the VIP and on SIGHUP: a replaced file is served from then on.",
         }),
         keyFile: Type.String({
           minLength: 1,
@@ -120,7 +120,7 @@ export const ConfigSchema = Type.Object(
         expected:
           'a name of letters, digits and inner hyphens, at most 63 characters, starting with a letter or digit (no "_"), e.g. "bmc1"',
         description:
-          "This node's name, unique in the cluster: the facade prefixes its Redfish resources with it (`<nodeName>_<id>`) and the CLI accepts it for NODE. Default: the host name's first label, cut to fit. A clash is resolved by the PoC (the first to join keeps the name, the others get their id's end appended) and logged. Per node: set it in the drop-in.",
+          "This node's name, unique in the cluster: the facade prefixes its Redfish resources with it (`<nodeName>_<id>`) and the CLI accepts it for NODE. Default: the host name's first label, cut to fit. A clash is resolved by the PoC (the first to join keeps the name, the others get their id's end appended) and logged.",
         examples: ["bmc1"],
       }),
     ),

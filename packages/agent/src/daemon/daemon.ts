@@ -8,6 +8,7 @@
 // and the PoC's duties (cluster identity, leadership history, member records, promotions,
 // health and drain hand-overs) run one proposal at a time from the reconcile timer.
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { FileStorage, NO_NODE, type NodeId } from "@conclave/consensus";
 import type { FastifyInstance } from "fastify";
@@ -27,6 +28,19 @@ import type { ConclaveConfig } from "../config/schema.ts";
 import { resolveTiming } from "../config/timing.ts";
 import { CONTROL_SOCKET_FILE_NAME, type StatusDocument } from "../control/control-protocol.ts";
 import { JoinError } from "../errors.ts";
+import { AgentFacadeCluster } from "../facade-host/agent-facade-cluster.ts";
+import { type FacadeTlsPair, readFacadeTls } from "../facade-host/facade-tls.ts";
+import { bmcRequestHandler } from "../facade-host/member-bmc-request.ts";
+import { BMC_HOST_LABEL, BMC_LABEL, bmcHostOf, NAME_LABEL, NO_BMC_LABEL_VALUE } from "../facade-host/member-labels.ts";
+import { buildVipApp } from "../facade-host/vip-app.ts";
+import { createVipServer, type VipServer } from "../facade-host/vip-server.ts";
+import {
+  AdminCredentialError,
+  bootstrapAdministrator,
+  createReplicatedAuthStore,
+  facadeStateExtensions,
+  readAdminCredentialFile,
+} from "../facade-state/index.ts";
 import { HealthPolicy } from "../health/health-policy.ts";
 import type { HealthReport } from "../health/health-report.ts";
 import { createHealthSampler, type HealthSampler } from "../health/health-sampler.ts";
@@ -44,7 +58,6 @@ import { type ControlServer, createControlServer } from "./control-server.ts";
 import { MembershipPlanner } from "./membership-hook.ts";
 import { buildNodeApp, type NodeRouting } from "./node-app.ts";
 import { PeerAdmission } from "./peer-admission.ts";
-import { buildPocApp } from "./poc-app.ts";
 import type { RootLogger } from "./root-logger.ts";
 import {
   type HandoverNotice,
@@ -87,6 +100,8 @@ export interface Daemon {
   readonly done: Promise<void>;
   /** Graceful: a PoC hands over first (bounded), then the VIP is released and everything stops. */
   stop(reason: string): Promise<void>;
+  /** Reads the facade's TLS certificate and key again (SIGHUP); a bad pair is refused and logged. */
+  reloadTls(): void;
 }
 
 interface Listening {
@@ -115,24 +130,62 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
   init.signal?.addEventListener("abort", onExternalAbort, { once: true });
   cleanups.push(() => init.signal?.removeEventListener("abort", onExternalAbort));
   try {
-    // ---- the VIP first: a stale VIP from an earlier run goes before anything else.
-    const vipAddress = config.vip.address;
-    const pocApp: FastifyInstance = buildPocApp({
-      clusterUuid: () => driverRef.current?.state.identity?.clusterId ?? null,
-      clusterName: config.clusterName,
-      status: () => {
-        if (statusRef.current === undefined) throw new Error("status is not available yet");
-        return statusRef.current();
+    // ---- the facade's TLS pair: a configured pair that does not load stops the start (exit 2).
+    const tlsFiles = { certFile: config.facadeTls.certFile, keyFile: config.facadeTls.keyFile };
+    let tls: FacadeTlsPair | undefined;
+    if (config.facadeTls.enabled === true || (config.facadeTls.enabled === undefined && tlsFilesExist(tlsFiles))) {
+      tls = readFacadeTls(tlsFiles);
+      log.info(
+        { cert: tlsFiles.certFile, subjectAltName: tls.subjectAltName, validTo: tls.validTo },
+        "the facade serves HTTPS",
+      );
+    } else if (config.facadeTls.enabled === undefined) {
+      log.warn(
+        { cert: tlsFiles.certFile, key: tlsFiles.keyFile },
+        "the facade serves plain HTTP: no TLS certificate and key (conclave init writes them; facadeTls.enabled: false says plain HTTP is meant)",
+      );
+    }
+    const facadeScheme = tls === undefined ? "http" : "https";
+    let vipServer: VipServer | undefined;
+    /** A replaced certificate is taken at the next claim; a bad one is refused and the last good one kept. */
+    const refreshTls = (): void => {
+      if (tls === undefined) return;
+      try {
+        const fresh = readFacadeTls(tlsFiles);
+        if (fresh.fingerprint256 !== tls.fingerprint256) {
+          vipServer?.refreshTls(fresh);
+          tls = fresh;
+          log.info({ cert: tlsFiles.certFile, validTo: fresh.validTo }, "the facade's TLS certificate was replaced");
+        }
+      } catch (error) {
+        log.error({ err: error }, "the facade's new TLS certificate is refused: serving the previous one");
+      }
+    };
+
+    // ---- the local BMC (no I/O until the first request).
+    const bmc: BmcClient = bmcClientFromConfig(config.bmc, { logger: logger.child({ component: "bmc" }) });
+    cleanups.push(() => bmc.close());
+    const hasBmc = config.hasBmc !== false;
+
+    // The VIP's listener, bound on claim: the facade's server exists by the first claim (after the driver).
+    let vipListener: ReturnType<typeof serverListenerHook> | undefined;
+    const claimListener = {
+      bind: async (address: string) => {
+        if (vipListener === undefined) throw new Error("the facade is not built yet");
+        refreshTls();
+        await vipListener.bind(address);
       },
-    });
-    await pocApp.ready();
-    cleanups.push(() => pocApp.close());
+      unbind: async (address: string) => vipListener?.unbind(address),
+    };
+
+    // ---- the VIP: a stale VIP from an earlier run goes before anything else.
+    const vipAddress = config.vip.address;
     const vip: VipManager = createVipManager({
       mode: config.vip.mode,
       address: vipAddress,
       prefix: config.vip.prefix,
       interface: config.interface,
-      listener: config.vip.mode === "loopback" ? serverListenerHook(pocApp.server, config.facadePort) : undefined,
+      listener: config.vip.mode === "loopback" ? claimListener : undefined,
       logger: logger.child({ component: "vip" }),
     });
     await vip.start();
@@ -202,6 +255,15 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       await driver.addLearner(context.peerId);
       return { joined: true };
     });
+    // A member sends what the PoC's facade forwards to its own BMC, with its own credentials.
+    host.rpc.register(
+      RPC_METHODS.bmcRequest,
+      bmcRequestHandler({
+        isMember: (peerId) => admission.isMember(peerId),
+        bmc: hasBmc ? bmc : undefined,
+        nodeName: config.nodeName ?? selfId,
+      }),
+    );
     host.rpc.register(RPC_METHODS.handover, (body, context: RpcContext) => {
       const notice = body as Partial<HandoverNotice> | null;
       if (
@@ -239,9 +301,41 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     // ---- the Raft driver.
     const driver = new RaftDriver(
       { selfId, timing, witness: config.role === "witness" },
-      { storage, transport: host.raft, state: new ClusterState(), logger: logger.child({ component: "raft" }) },
+      {
+        storage,
+        transport: host.raft,
+        state: new ClusterState({ extensions: facadeStateExtensions }),
+        logger: logger.child({ component: "raft" }),
+      },
     );
     driverRef.current = driver;
+
+    // ---- the facade on the VIP.
+    const facadeCluster = new AgentFacadeCluster({
+      clusterName: config.clusterName,
+      selfId,
+      clusterUuid: () => driver.state.identity?.clusterId ?? null,
+      members: () => driver.state.members(),
+      pocId: () => pocOf(driver.status()),
+      localBmc: hasBmc ? bmc : undefined,
+      rpc: host.rpc,
+      logger: logger.child({ component: "facade" }),
+    });
+    // Accounts and sessions live in the replicated state: a console's token outlives the PoC.
+    const auth = createReplicatedAuthStore({ driver });
+    const vipApp: FastifyInstance = buildVipApp({
+      cluster: facadeCluster,
+      auth,
+      status: () => {
+        if (statusRef.current === undefined) throw new Error("status is not available yet");
+        return statusRef.current();
+      },
+    });
+    await vipApp.ready();
+    cleanups.push(() => vipApp.close());
+    vipServer = createVipServer(vipApp, tls);
+    vipListener = serverListenerHook(vipServer.server, config.facadePort);
+
     const syncMembers = (voters: readonly NodeId[], learners: readonly NodeId[]): void => {
       for (const left of admission.setMembers([...voters, ...learners])) {
         host.raft.forgetPeer(left);
@@ -259,15 +353,16 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     });
     host.rpc.register(RPC_METHODS.control, (body) => operations.serveForwarded(body));
 
-    // ---- health and the local BMC.
-    const bmc: BmcClient = bmcClientFromConfig(config.bmc, { logger: logger.child({ component: "bmc" }) });
-    cleanups.push(() => bmc.close());
+    // ---- health.
     const healthPolicy = new HealthPolicy();
     let latestHealth: HealthReport | undefined;
     const health: HealthSampler = createHealthSampler({
       thresholds: config.health,
       stateDir: config.stateDir,
-      probeBmc: () => bmc.probe(),
+      // A node without a BMC (a witness on a management host) has nothing to probe: its health is its own.
+      probeBmc: hasBmc
+        ? () => bmc.probe()
+        : async () => ({ reachable: true, statusCode: undefined, latencyMs: 0, problem: undefined }),
       logger: logger.child({ component: "health" }),
       onReport: (report) => {
         latestHealth = report;
@@ -280,10 +375,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     let vipBusy = false;
     // Interface mode: the address is on the interface once claimed; the VIP app then listens on it
     // (and stops before the address goes). Loopback mode binds through the VIP manager's hook.
-    const facadeOnInterface =
-      config.vip.mode === "interface" && vipAddress !== undefined
-        ? serverListenerHook(pocApp.server, config.facadePort)
-        : undefined;
+    const facadeOnInterface = config.vip.mode === "interface" && vipAddress !== undefined ? claimListener : undefined;
     let vipChain: Promise<void> = Promise.resolve();
     const serialized = (operation: () => Promise<void>): void => {
       vipBusy = true;
@@ -296,7 +388,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       serialized(async () => {
         try {
           await vip.claim(reason);
-          if (facadeOnInterface !== undefined && vipWanted && !pocApp.server.listening) {
+          if (facadeOnInterface !== undefined && vipWanted && !vipServer?.server.listening) {
             await facadeOnInterface.bind(vipAddress as string);
           }
         } catch (error) {
@@ -373,7 +465,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     const vipBaseUrl =
       vipAddress === undefined
         ? undefined
-        : `http://${vipAddress.includes(":") ? `[${vipAddress}]` : vipAddress}:${config.facadePort}`;
+        : `${facadeScheme}://${vipAddress.includes(":") ? `[${vipAddress}]` : vipAddress}:${config.facadePort}`;
     const routing = (): NodeRouting => {
       const poc = pocOf(driver.status());
       if (poc === selfId) return { kind: "serve" };
@@ -381,12 +473,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         return { kind: "redirect", baseUrl: vipBaseUrl };
       return { kind: "unavailable" };
     };
-    const nodeApp = buildNodeApp({
-      clusterUuid: () => driver.state.identity?.clusterId ?? null,
-      clusterName: config.clusterName,
-      status: statusDocument,
-      routing,
-    });
+    const nodeApp = buildNodeApp({ serve: vipApp, routing });
     await nodeApp.listen({ host: listenAt.host, port: listenAt.port });
     cleanups.push(() => nodeApp.close());
     const nodeAddress = nodeApp.server.address();
@@ -416,6 +503,16 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     let reporting = false;
     let lastHandOverAtMs = 0;
     let recordedTerm = 0;
+    /** The term in which this PoC last tried to commit the first administrator (once per term). */
+    let adminBootstrapTerm = 0;
+    // The name, and whether and where this node has a BMC, travel as reserved labels (member-labels.ts).
+    const bmcHost = hasBmc ? bmcHostOf(config.bmc.redfishUrl) : undefined;
+    const ownLabels: Record<string, string> = {
+      ...cleanLabels(config.labels),
+      [NAME_LABEL]: config.nodeName ?? selfId,
+      ...(hasBmc ? {} : { [BMC_LABEL]: NO_BMC_LABEL_VALUE }),
+      ...(bmcHost === undefined ? {} : { [BMC_HOST_LABEL]: bmcHost }),
+    };
     const desiredRecord = () => ({
       // The VIP shows up among the listen addresses while held (interface mode): it is not this node's.
       addresses: host
@@ -425,7 +522,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         .sort()
         .slice(0, MEMBER_ADDRESSES_MAX),
       priority: config.priority,
-      labels: cleanLabels(config.labels),
+      labels: ownLabels,
       witness: config.role === "witness",
     });
     const recordDiffers = (record: MemberRecord | undefined): boolean => {
@@ -522,6 +619,32 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
           return;
         }
       }
+      // The first administrator, once, while the cluster has no account.
+      if (auth.accounts().length === 0 && adminBootstrapTerm !== status.term) {
+        adminBootstrapTerm = status.term;
+        let credential: ReturnType<typeof readAdminCredentialFile>;
+        try {
+          credential = readAdminCredentialFile(config.adminCredentialFile);
+        } catch (error) {
+          const message = error instanceof AdminCredentialError ? error.message : String(error);
+          log.warn(
+            { file: config.adminCredentialFile, problem: message },
+            "the cluster has no Redfish account and the first administrator cannot be read: nobody can log in to the facade",
+          );
+          return;
+        }
+        propose("account.bootstrap", async () => {
+          try {
+            const outcome = await bootstrapAdministrator(auth, credential);
+            log.info({ userName: credential.userName, outcome }, "first administrator");
+          } catch (error) {
+            // Not committed (timeout, leadership moving): try again on the next turn.
+            adminBootstrapTerm = 0;
+            throw error;
+          }
+        });
+        return;
+      }
       const self = state.member(selfId);
       if (recordDiffers(self)) {
         const update = desiredRecord();
@@ -608,7 +731,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       if (driver.phase !== "running") return;
       try {
         const leaseHeld = driver.status().lease.held;
-        const serving = vip.status().held && (facadeOnInterface === undefined || pocApp.server.listening);
+        const serving = vip.status().held && (facadeOnInterface === undefined || vipServer?.server.listening === true);
         if (leaseHeld && !vipBusy && !serving) claimVip("PoC with lease: retrying the claim");
         if (!leaseHeld && vipWanted && !vipBusy) releaseVip("no lease");
         pocDuties();
@@ -674,12 +797,17 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       })();
       return stopping;
     };
-    return { nodeId: selfId, done, stop };
+    return { nodeId: selfId, done, stop, reloadTls: refreshTls };
   } catch (error) {
     abort.abort(error);
     await runCleanups();
     throw error;
   }
+}
+
+/** TLS on by default only when both files are there (`conclave init` writes them). */
+function tlsFilesExist(files: { certFile: string; keyFile: string }): boolean {
+  return existsSync(files.certFile) && existsSync(files.keyFile);
 }
 
 function cleanLabels(labels: ConclaveConfig["labels"]): Record<string, string> {

@@ -1,9 +1,9 @@
 // What every node answers on its own address (config `nodeHttp`). Followers are not dead ends:
 // with a PoC known they redirect (307, method and body kept) to the same path on the VIP; with
 // none they answer 503 with Retry-After and a Redfish error, never a hang. The PoC itself serves
-// the placeholder routes here too, so `vip.mode: none` still has a working endpoint.
+// the facade here too (plain HTTP: this is the node's own address, not the VIP), so `vip.mode:
+// none` still has a working endpoint.
 import Fastify, { type FastifyInstance } from "fastify";
-import { type PocAppInit, registerPocRoutes } from "./poc-app.ts";
 import { serviceTemporarilyUnavailable } from "./redfish-error.ts";
 
 /** How long a client waits before asking again when there is no PoC: about one election. */
@@ -17,7 +17,9 @@ export type NodeRouting =
   /** No PoC (or no VIP to send the client to). */
   | { readonly kind: "unavailable" };
 
-export interface NodeAppInit extends PocAppInit {
+export interface NodeAppInit {
+  /** What the PoC serves (the VIP's app, ready): requests are handed to it whole. */
+  readonly serve: FastifyInstance;
   readonly routing: () => NodeRouting;
 }
 
@@ -25,7 +27,12 @@ export function buildNodeApp(init: NodeAppInit): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.addHook("onRequest", async (request, reply) => {
     const routing = init.routing();
-    if (routing.kind === "serve") return;
+    if (routing.kind === "serve") {
+      // Before the body is read: the facade reads it itself.
+      reply.hijack();
+      init.serve.routing(request.raw, reply.raw);
+      return;
+    }
     if (routing.kind === "redirect") {
       return reply.code(307).header("Location", `${routing.baseUrl}${request.url}`).send();
     }
@@ -34,6 +41,5 @@ export function buildNodeApp(init: NodeAppInit): FastifyInstance {
       .header("Retry-After", String(NO_POC_RETRY_AFTER_SECONDS))
       .send(serviceTemporarilyUnavailable(NO_POC_RETRY_AFTER_SECONDS));
   });
-  registerPocRoutes(app, init);
   return app;
 }

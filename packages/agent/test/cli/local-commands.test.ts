@@ -2,10 +2,12 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { verifyPassword } from "@conclave/redfish-facade";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from "../../src/cli/main.ts";
 import { loadConfig } from "../../src/config/load-config.ts";
 import { readFacadeTls } from "../../src/facade-host/facade-tls.ts";
+import { readAdminCredentialFile } from "../../src/facade-state/admin-credential-file.ts";
 import { readClusterSecret } from "../../src/identity/cluster-secret.ts";
 import { FakeRunner } from "../vip/fake-runner.ts";
 import { captureOutput } from "./fake-control-server.ts";
@@ -59,6 +61,14 @@ describe("conclave init", () => {
     expect(out).toContain(`  ${join(target, "facade.key")}  its private key (mode 0600)\n`);
     expect(out).toContain("Copy these files, unchanged, to every BMC of the group");
     expect(out).toContain("conclave.local.yaml");
+    // The first administrator: the generated password is printed once; admin.yaml holds its hash only.
+    const password = /shown this once \(it is stored nowhere\): (\S+)\n/.exec(out)?.[1] as string;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const admin = readAdminCredentialFile(join(target, "admin.yaml"));
+    expect(admin.userName).toBe("admin");
+    expect(readFileSync(join(target, "admin.yaml"), "utf8")).not.toContain(password);
+    expect(await verifyPassword(password, admin.passwordHash)).toBe(true);
+    expect(statSync(join(target, "admin.yaml")).mode & 0o777).toBe(0o600);
   });
 
   it("refuses to overwrite an existing cluster (exit 1), and --force replaces the secret", async () => {
@@ -68,7 +78,7 @@ describe("conclave init", () => {
     expect(refused.code).toBe(EXIT_FAILED);
     expect(refused.out).toBe("");
     expect(refused.err).toBe(
-      `conclave: refusing to overwrite ${join(dir, "cluster.key")}, ${join(dir, "conclave.yaml")}, ${join(dir, "facade.crt")} and ${join(dir, "facade.key")}: a cluster is already initialised there (--force replaces them, and every node holding the old secret can then no longer talk to this one)\n`,
+      `conclave: refusing to overwrite ${join(dir, "cluster.key")}, ${join(dir, "conclave.yaml")}, ${join(dir, "facade.crt")}, ${join(dir, "facade.key")} and ${join(dir, "admin.yaml")}: a cluster is already initialised there (--force replaces them, and every node holding the old secret can then no longer talk to this one)\n`,
     );
     expect(readFileSync(join(dir, "cluster.key"), "utf8")).toBe(before);
     expect(loadConfig(join(dir, "conclave.yaml")).config.clusterName).toBe("conclave");
@@ -95,6 +105,24 @@ describe("conclave init", () => {
       err: 'conclave: --vip "10.0.0" is not an IPv4 or IPv6 address (e.g. "10.0.0.100")\n',
     });
     expect(() => statSync(join(dir, "x"))).toThrow();
+  });
+
+  it("takes the administrator's password from --admin-password-file, and refuses a bad one (exit 2)", async () => {
+    const passwordFile = join(dir, "password");
+    writeFileSync(passwordFile, "correct horse battery\n");
+    const target = join(dir, "etc");
+    const given = await conclave(["init", "--dir", target, "--admin-password-file", passwordFile, "--json"]);
+    expect(given.code).toBe(EXIT_OK);
+    expect(JSON.parse(given.out)).toMatchObject({ adminUserName: "admin", adminPassword: null });
+    const admin = readAdminCredentialFile(join(target, "admin.yaml"));
+    expect(await verifyPassword("correct horse battery", admin.passwordHash)).toBe(true);
+    writeFileSync(passwordFile, "short\n");
+    const refused = await conclave(["init", "--dir", join(dir, "other"), "--admin-password-file", passwordFile]);
+    expect(refused).toMatchObject({
+      code: EXIT_USAGE,
+      err: `conclave: --admin-password-file ${passwordFile}: the password must be 8 to 64 characters on the first line (got 5)\n`,
+    });
+    expect(() => statSync(join(dir, "other"))).toThrow();
   });
 
   it("refuses when only the facade's certificate is there, touching nothing", async () => {

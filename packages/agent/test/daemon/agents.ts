@@ -3,9 +3,11 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { writeAdminCredentialFile } from "../../src/facade-state/admin-credential-file.ts";
 import { generateClusterSecret } from "../../src/identity/cluster-secret.ts";
 
 const BIN = resolve(import.meta.dirname, "../../src/bin/conclaved.ts");
@@ -14,6 +16,11 @@ const CLI = resolve(import.meta.dirname, "../../src/bin/conclave.ts");
 const CLI_TIMEOUT_MS = 20_000;
 /** Bound on one HTTP request in these tests. */
 const REQUEST_TIMEOUT_MS = 3_000;
+/** Every test cluster's first administrator (admin.yaml in the cluster's dir). */
+export const ADMIN_USER = "admin";
+export const ADMIN_PASSWORD = "conclave-test-admin";
+/** Basic auth of that administrator, for the VIP's authenticated routes. */
+export const ADMIN_AUTHORIZATION = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString("base64")}`;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -76,14 +83,53 @@ function send(
   });
 }
 
-export function httpGet(url: string): Promise<Answer> {
+/** One HTTP or HTTPS request; HTTPS trusts `ca` (the cluster's self-signed certificate) only. */
+export function fetchAnswer(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: unknown; ca?: string } = {},
+): Promise<Answer> {
   const parsed = new URL(url);
-  return send({
-    host: parsed.hostname,
-    port: Number(parsed.port),
-    path: `${parsed.pathname}${parsed.search}`,
-    method: "GET",
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolveAnswer, reject) => {
+    const send = parsed.protocol === "https:" ? httpsRequest : request;
+    const req = send(
+      {
+        host: parsed.hostname,
+        port: Number(parsed.port),
+        path: `${parsed.pathname}${parsed.search}`,
+        method: options.method ?? "GET",
+        timeout: REQUEST_TIMEOUT_MS,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        headers: {
+          ...options.headers,
+          ...(payload === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolveAnswer({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: text,
+            json: () => JSON.parse(text),
+          });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`request to ${url} timed out`)));
+    req.on("error", reject);
+    req.end(payload);
   });
+}
+
+export function httpGet(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return fetchAnswer(url, { headers });
 }
 
 /** Polls `probe` until it returns a value (not undefined) or fails with `what` after `timeoutMs`. */
@@ -213,11 +259,22 @@ export async function createCluster(options: {
   size: number;
   bootstrapExpect: number;
   name: string;
+  /**
+   * Runs once the temp dir and the VIP are known, before any config is written (certificates,
+   * simulators); returns each agent's extra config keys.
+   */
+  setUp?: (context: {
+    readonly dir: string;
+    readonly vip: string;
+  }) => Promise<(index: number) => Record<string, unknown>>;
 }): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), `conclave-daemon-${options.name}-`));
   const secretFile = join(dir, "cluster.key");
   writeFileSync(secretFile, generateClusterSecret(), { mode: 0o600 });
   const vip = randomLoopbackVip();
+  const adminCredentialFile = join(dir, "admin.yaml");
+  await writeAdminCredentialFile(adminCredentialFile, { userName: ADMIN_USER, password: ADMIN_PASSWORD });
+  const extraFor = (await options.setUp?.({ dir, vip })) ?? (() => ({}));
   const facadePort = await freePort();
   const ports: number[] = [];
   for (let i = 0; i < options.size; i++) ports.push(await freePort());
@@ -242,7 +299,10 @@ export async function createCluster(options: {
       nodeHttp: "127.0.0.1:0",
       facadePort,
       vip: { mode: "loopback", address: vip },
-      labels: { name: `agent-${index}` },
+      nodeName: `agent-${index}`,
+      adminCredentialFile,
+      // Plain HTTP on the VIP unless a test gives the cluster a certificate.
+      facadeTls: { enabled: false },
       bmc: { redfishUrl: "http://127.0.0.1:9", credentialsFile: join(dir, "bmc-credentials") },
       // No BMC in these tests, and a busy test machine must not make a PoC hand over for its CPU.
       health: {
@@ -256,7 +316,7 @@ export async function createCluster(options: {
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     return new Agent(index, dir, configFile, port);
   };
-  for (let i = 0; i < options.size; i++) agents.push(write(i, ports[i] as number, {}));
+  for (let i = 0; i < options.size; i++) agents.push(write(i, ports[i] as number, { extra: extraFor(i) }));
   return {
     dir,
     agents,

@@ -1,7 +1,7 @@
 // Proves, with five real conclaved processes started at once (static peers, bootstrapExpect 5): exactly one cluster forms (one UUID, five voters after autopilot promotions), and SIGKILL of the PoC gives a new PoC that holds the loopback VIP and answers with the same UUID; SIGTERM of that PoC hands leadership over (recorded as a transfer) and exits 0.
 import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import type { StatusDocument } from "../../src/control/control-protocol.ts";
-import { type Agent, type Cluster, createCluster, eventually, httpGet } from "./agents.ts";
+import { ADMIN_AUTHORIZATION, type Agent, type Cluster, createCluster, eventually, httpGet } from "./agents.ts";
 
 const FORM_TIMEOUT_MS = 30_000;
 const FAILOVER_TIMEOUT_MS = 10_000;
@@ -57,7 +57,7 @@ describe("five conclaved processes on loopback", () => {
     const moved = await eventually(
       "the VIP to answer from the new PoC",
       async () => {
-        const answer = await httpGet(`${c.vipUrl}/conclave/v1/status`);
+        const answer = await httpGet(`${c.vipUrl}/conclave/v1/status`, { authorization: ADMIN_AUTHORIZATION });
         return answer.status === 200 && answer.json<StatusDocument>().node.id === after.pocId
           ? await httpGet(`${c.vipUrl}/redfish/v1`)
           : undefined;

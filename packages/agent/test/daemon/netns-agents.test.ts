@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import type { StatusDocument } from "../../src/control/control-protocol.ts";
 import { inNamespace, Lab, type Namespace, namespaceSupportProblem } from "../vip/netns.ts";
-import { type Agent, type Cluster, createCluster, eventually } from "./agents.ts";
+import { ADMIN_AUTHORIZATION, type Agent, type Cluster, createCluster, eventually } from "./agents.ts";
 
 const problem = namespaceSupportProblem(["arping"]);
 const FORM_TIMEOUT_MS = 40_000;
@@ -22,7 +22,8 @@ afterAll(async () => {
 
 /** GET from inside a namespace (node's fetch; bounded). Undefined when nothing answers. */
 function getFrom(namespace: string, url: string): { status: number; body: string } | undefined {
-  const script = `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(2000),redirect:"manual"}).then(async r=>process.stdout.write(JSON.stringify({status:r.status,body:await r.text()}))).catch(()=>process.stdout.write("null"))`;
+  const headers = JSON.stringify({ authorization: ADMIN_AUTHORIZATION });
+  const script = `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(2000),redirect:"manual",headers:${headers}}).then(async r=>process.stdout.write(JSON.stringify({status:r.status,body:await r.text()}))).catch(()=>process.stdout.write("null"))`;
   const out = inNamespace(namespace, [process.execPath, "-e", script], { allowFail: true }).trim();
   return out === "" || out === "null" ? undefined : (JSON.parse(out) as { status: number; body: string });
 }
@@ -60,7 +61,7 @@ describe.skipIf(problem !== undefined)(
             vip: { mode: "interface", address: VIP, prefix: 24 },
             facadePort: FACADE_PORT,
             nodeHttp: "0.0.0.0:8444",
-            labels: { name: `ns-${i}` },
+            nodeName: `ns-${i}`,
           },
         });
         agent.launcher = ["ip", "netns", "exec", ns.name];

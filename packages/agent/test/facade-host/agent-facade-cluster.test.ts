@@ -57,8 +57,8 @@ let records: MemberRecord[];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "conclave-facade-cluster-"));
   [simulatorA, simulatorB] = await Promise.all([
-    startSimulator({ host: "127.0.0.1", port: 0 }),
-    startSimulator({ host: "127.0.0.1", port: 0 }),
+    startSimulator({ host: "127.0.0.1", port: 0, logger: false }),
+    startSimulator({ host: "127.0.0.1", port: 0, logger: false }),
   ]);
   const secret = newSecret();
   member = await startHost(secret);

@@ -1,0 +1,22 @@
+// What the PoC serves on the VIP: the Redfish facade (`buildApp` of @conclave/redfish-facade, which
+// never listens) plus the agent's own `/conclave/v1/status`. The VIP server (vip-server.ts) hands
+// it every request; the node's own address hands it requests while this node is PoC.
+import { type AuthStore, buildApp, type FacadeCluster } from "@conclave/redfish-facade";
+import type { FastifyInstance } from "fastify";
+import type { StatusDocument } from "../control/control-protocol.ts";
+
+/** The agent's own route on the VIP, next to the Redfish tree. */
+export const STATUS_PATH = "/conclave/v1/status";
+
+export interface VipAppInit {
+  readonly cluster: FacadeCluster;
+  readonly auth: AuthStore;
+  readonly status: () => StatusDocument;
+}
+
+/** The facade with the agent's status route. Call `ready()` before serving. */
+export function buildVipApp(init: VipAppInit): FastifyInstance {
+  const app = buildApp({ cluster: init.cluster, auth: init.auth });
+  app.get(STATUS_PATH, async (_request, reply) => reply.header("Cache-Control", "no-cache").send(init.status()));
+  return app;
+}
