@@ -5,6 +5,7 @@
 // packages/agent/test/daemon/agents.ts (config shape, free ports, loopback VIP), not imported: that
 // file belongs to the agent's tests and changes with them.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdtempSync, rmSync, type WriteStream, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -29,6 +30,8 @@ const REQUEST_TIMEOUT_MS = 3_000;
 const RESPONSE_BYTES_MAX = 1024 * 1024;
 /** Pause between two probes while waiting. */
 const POLL_INTERVAL_MS = 200;
+/** Entropy of the generated administrator password (16 bytes: 22 characters). */
+const ADMIN_PASSWORD_BYTES = 16;
 /** Sizes this helper accepts: one cluster of a few agents on one host. */
 export const GROUP_SIZE_MAX = 7;
 
@@ -72,6 +75,11 @@ export interface LoopbackGroup {
   readonly vip: string;
   readonly facadePort: number;
   readonly secretFile: string;
+  /** The facade's self-signed certificate (`curl --cacert`). */
+  readonly certFile: string;
+  /** The first Redfish administrator, from `conclave init`. */
+  readonly adminUserName: string;
+  readonly adminPassword: string;
   readonly simulators: readonly GroupSimulator[];
   readonly agents: readonly GroupAgent[];
   /** Every child's pid (simulators and agents), for checks that nothing is left behind. */
@@ -82,6 +90,15 @@ export interface LoopbackGroup {
   status(index: number): Promise<GroupStatus>;
   /** Stops every child (SIGTERM, wait, SIGKILL after the bound) and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** What `conclave init --json` reports (the part used here). */
+interface InitResult {
+  readonly secretFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly adminFile: string;
+  readonly adminUserName: string;
 }
 
 export interface CliRun {
@@ -95,7 +112,12 @@ export interface GroupStatus {
   readonly cluster: { readonly name: string; readonly uuid: string | null };
   readonly term: number;
   readonly pocId: string | null;
-  readonly members: readonly { readonly id: string; readonly name: string; readonly isPoC: boolean }[];
+  readonly members: readonly {
+    readonly id: string;
+    readonly name: string;
+    readonly role: "voter" | "learner" | "witness";
+    readonly isPoC: boolean;
+  }[];
 }
 
 export interface HttpAnswer {
@@ -294,8 +316,9 @@ const RELAXED_HEALTH = {
 
 /**
  * Starts `size` simulators and `size` agents (static peers, loopback VIP, bootstrapExpect = size).
- * The cluster secret and the starter config come from `conclave init`; each agent's config is that
- * starter's settings plus what differs between agents sharing one host (ports, state dir, BMC URL).
+ * `conclave init` writes the cluster secret, the facade's certificate (for the VIP) and the first
+ * administrator; each agent's config points at those files and holds what differs between agents
+ * sharing one host (ports, state dir, node name, BMC URL).
  * On any failure everything started so far is stopped before the error is thrown.
  */
 export async function startLoopbackGroup(init: LoopbackGroupInit): Promise<LoopbackGroup> {
@@ -303,6 +326,8 @@ export async function startLoopbackGroup(init: LoopbackGroupInit): Promise<Loopb
     throw new Error(`group size must be an integer from 1 to ${GROUP_SIZE_MAX}, not ${init.size}`);
   }
   const dir = mkdtempSync(join(tmpdir(), init.tempPrefix ?? "conclave-group-"));
+  // A fresh password per group: the demo prints it, the tests log in with it.
+  const adminPassword = randomBytes(ADMIN_PASSWORD_BYTES).toString("base64url");
   const simulators: GroupSimulator[] = [];
   const agents: GroupAgent[] = [];
   const logs: WriteStream[] = [];
@@ -317,6 +342,9 @@ export async function startLoopbackGroup(init: LoopbackGroupInit): Promise<Loopb
     return stopping;
   };
   try {
+    const vip = randomLoopbackVip();
+    const adminPasswordFile = join(dir, "admin-password.txt");
+    writeFileSync(adminPasswordFile, `${adminPassword}\n`, { mode: 0o600 });
     const initRun = await runCommand([
       ...init.cliCommand,
       "init",
@@ -324,10 +352,14 @@ export async function startLoopbackGroup(init: LoopbackGroupInit): Promise<Loopb
       dir,
       "--cluster-name",
       init.clusterName,
+      "--vip",
+      vip,
+      "--admin-password-file",
+      adminPasswordFile,
       "--json",
     ]);
     if (initRun.code !== 0) throw new Error(`conclave init failed (${initRun.code}): ${initRun.stderr.trim()}`);
-    const secretFile = join(dir, "cluster.key");
+    const written = JSON.parse(initRun.stdout) as InitResult;
     const credentialsFile = join(dir, "bmc-credentials.json");
     writeFileSync(credentialsFile, JSON.stringify({ username: SIMULATOR_USERNAME, password: SIMULATOR_PASSWORD }), {
       mode: 0o600,
@@ -335,7 +367,6 @@ export async function startLoopbackGroup(init: LoopbackGroupInit): Promise<Loopb
 
     for (let i = 1; i <= init.size; i++) simulators.push(await startSimulator(`bmc${i}`, dir, logs));
 
-    const vip = randomLoopbackVip();
     const facadePort = await freePort();
     const ports: number[] = [];
     for (let i = 0; i < init.size; i++) ports.push(await freePort());
@@ -353,12 +384,14 @@ export async function startLoopbackGroup(init: LoopbackGroupInit): Promise<Loopb
         mdns: false,
         timing: init.timing,
         bootstrapExpect: init.size,
-        secretFile,
+        secretFile: written.secretFile,
+        facadeTls: { certFile: written.certFile, keyFile: written.keyFile },
+        adminCredentialFile: written.adminFile,
+        nodeName: name,
         stateDir,
         nodeHttp: "127.0.0.1:0",
         facadePort,
         vip: { mode: "loopback", address: vip },
-        labels: { name },
         bmc: { redfishUrl: (simulators[i] as GroupSimulator).url, credentialsFile, verifyTls: false },
         ...(init.relaxedHealth === true ? { health: RELAXED_HEALTH } : {}),
       };
@@ -380,7 +413,10 @@ export async function startLoopbackGroup(init: LoopbackGroupInit): Promise<Loopb
       dir,
       vip,
       facadePort,
-      secretFile,
+      secretFile: written.secretFile,
+      certFile: written.certFile,
+      adminUserName: written.adminUserName,
+      adminPassword,
       simulators,
       agents,
       pids: () => [...simulators, ...agents].map((c) => c.child.pid).filter((pid): pid is number => pid !== undefined),
