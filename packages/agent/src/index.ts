@@ -33,12 +33,23 @@ export {
   StateSnapshotError,
 } from "./cluster-state/errors.ts";
 export * from "./cluster-state/types.ts";
-export { type LoadedConfig, loadConfig, type ParseConfigOptions, parseConfig } from "./config/load-config.ts";
+export {
+  type LoadedConfig,
+  loadConfig,
+  localConfigFileOf,
+  type ParseConfigOptions,
+  PER_NODE_KEYS,
+  parseConfig,
+} from "./config/load-config.ts";
+export { defaultNodeName, NODE_NAME_PATTERN, sanitizeNodeName } from "./config/node-name.ts";
 export { type ConfigReferenceRow, configReferenceRows, generateConfigReference } from "./config/reference.ts";
 export {
   type ConclaveConfig,
   ConfigSchema,
+  DEFAULT_ADMIN_CREDENTIAL_FILE,
   DEFAULT_CONFIG_FILE,
+  DEFAULT_FACADE_CERT_FILE,
+  DEFAULT_FACADE_KEY_FILE,
   DEFAULT_P2P_PORT,
   type NodeRole,
   type TimingProfileName,
@@ -48,6 +59,29 @@ export { type RaftTiming, resolveTiming, TIMING_PROFILES, type TimingProfile } f
 export { type Daemon, type DaemonInit, startDaemon } from "./daemon/daemon.ts";
 export { createRootLogger, type RootLogger, type RootLoggerInit } from "./daemon/root-logger.ts";
 export * from "./errors.ts";
+export {
+  AgentFacadeCluster,
+  type AgentFacadeClusterInit,
+  toUpstreamError,
+} from "./facade-host/agent-facade-cluster.ts";
+export {
+  FACADE_CERTIFICATE_VALID_DAYS,
+  type FacadeCertificate,
+  generateFacadeCertificate,
+  writeFacadeCertificate,
+} from "./facade-host/facade-certificate.ts";
+export { type FacadeTlsFiles, type FacadeTlsPair, readFacadeTls } from "./facade-host/facade-tls.ts";
+export {
+  BMC_ANSWER_BYTES_MAX,
+  BMC_REQUEST_BODY_BYTES_MAX,
+  BMC_REQUEST_TIMEOUT_MS_MAX,
+  type BmcRequestAnswer,
+  type BmcRequestBody,
+  bmcRequestHandler,
+  parseBmcRequest,
+  runBmcRequest,
+} from "./facade-host/member-bmc-request.ts";
+export { assignMemberNames, type MemberNames } from "./facade-host/member-names.ts";
 export * from "./facade-state/index.ts";
 export * from "./health/index.ts";
 export {
