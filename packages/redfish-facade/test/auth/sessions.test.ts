@@ -1,6 +1,8 @@
 // Proves login, X-Auth-Token, logout, expiry by a fake clock, forged and deleted tokens, the session limit, SessionTimeout bounds and the bounded rate of committed touches.
+import Fastify from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { SESSIONS_PER_ACCOUNT_MAX } from "../../src/auth/auth-limits.ts";
+import { registerAuth } from "../../src/auth/register-auth.ts";
 import { AS, login, messageIds, type TestService, testService, USERS } from "./helpers.ts";
 
 let service: TestService | undefined;
@@ -95,6 +97,39 @@ describe("SessionService", () => {
     expect(touches).toBeLessThanOrEqual(4);
     const stored = service.store.sessions()[0]!;
     expect(service.clock.nowMs - stored.lastUsedAtMs).toBeLessThan(15_000);
+  });
+
+  it("on a new PoC (no memory of uses) keeps a session used within its timeout, and ends an idle one", async () => {
+    service = await testService({ sessionTimeoutSeconds: 60 });
+    const used = await login(service, "oper", USERS.Operator.password);
+    const idle = await login(service, "viewer", USERS.ReadOnly.password);
+    // Used at +50 s (a touch is committed: 50 s >= the 15 s interval), then the PoC fails over.
+    service.clock.nowMs += 50_000;
+    expect(
+      (await service.app.inject({ url: "/redfish/v1/Systems", headers: { "x-auth-token": used.token } })).statusCode,
+    ).toBe(200);
+    await new Promise((resolve) => setImmediate(resolve));
+    const newPoc = Fastify({ logger: false });
+    registerAuth(newPoc, { store: service.store, now: () => service!.clock.nowMs });
+    newPoc.get("/redfish/v1/Systems", () => ({ served: true }));
+    await newPoc.ready();
+    try {
+      // +110 s: 60 s after its last use the session is still valid; the idle one (last use 0 s) is not.
+      service.clock.nowMs += 60_000;
+      const afterFailover = await newPoc.inject({
+        url: "/redfish/v1/Systems",
+        headers: { "x-auth-token": used.token },
+      });
+      expect(afterFailover.statusCode).toBe(200);
+      const idleAfter = await newPoc.inject({ url: "/redfish/v1/Systems", headers: { "x-auth-token": idle.token } });
+      expect(idleAfter.statusCode).toBe(401);
+      // Unused from +110 s, it ends within timeout + one interval (60 + 15 s) on the new PoC.
+      service.clock.nowMs += 75_001;
+      const later = await newPoc.inject({ url: "/redfish/v1/Systems", headers: { "x-auth-token": used.token } });
+      expect(later.statusCode).toBe(401);
+    } finally {
+      await newPoc.close();
+    }
   });
 
   it("refuses a forged token, a malformed one and a deleted session's", async () => {
