@@ -7,7 +7,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { baseMessage, type RedfishMessage, sendRedfishError } from "../redfish-error.ts";
 import { PASSWORD_LENGTH_CEILING, PASSWORD_LENGTH_FLOOR, USER_NAME_PATTERN } from "./auth-limits.ts";
-import { sendCommitFailure, sendForbidden, sendJson, sendNotAllowed } from "./auth-replies.ts";
+import {
+  sendBadRequest,
+  sendCommitFailure,
+  sendForbidden,
+  sendJson,
+  sendNotAllowed,
+  sendPreconditionFailed,
+} from "./auth-replies.ts";
 import {
   ACCOUNT_SERVICE_URI,
   ACCOUNTS_URI,
@@ -25,6 +32,7 @@ import { principalOf } from "./principal.ts";
 import type { AuthContext } from "./register-auth.ts";
 import { type BodyValues, describe, readBody } from "./request-body.ts";
 import { type PrivilegeAlternatives, requiredPrivilege, satisfies } from "./required-privilege.ts";
+import { ifMatchHolds } from "./resource-etag.ts";
 import { isRoleId } from "./roles.ts";
 
 /** The registry's PropertyOverride for ManagerAccount: PATCH of Password alone needs ConfigureUsers or ConfigureSelf. */
@@ -54,7 +62,8 @@ export function registerAccountRoutes(app: FastifyInstance, context: AuthContext
       ],
       nonEmpty: true,
     });
-    if (!body.ok) return sendRedfishError(reply, 400, ...(body.messages as [never]));
+    if (!body.ok) return sendBadRequest(reply, body.messages);
+    if (!ifMatchHolds(request, accountServiceResource(store.settings()))) return sendPreconditionFailed(reply);
     const problems: RedfishMessage[] = [];
     for (const name of ["MinPasswordLength", "MaxPasswordLength"] as const) {
       const value = body.values[name] as number | undefined;
@@ -62,7 +71,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: AuthContext
         problems.push(baseMessage("PropertyValueOutOfRange", [String(value), name], [`/${name}`]));
       }
     }
-    if (problems.length > 0) return sendRedfishError(reply, 400, ...(problems as [RedfishMessage]));
+    if (problems.length > 0) return sendBadRequest(reply, problems);
     try {
       await store.commit({
         type: "auth.settings",
@@ -103,9 +112,9 @@ export function registerAccountRoutes(app: FastifyInstance, context: AuthContext
       readOnly: [...ACCOUNT_READ_ONLY, "Locked"],
       required: ["UserName", "Password", "RoleId"],
     });
-    if (!body.ok) return sendRedfishError(reply, 400, ...(body.messages as [never]));
+    if (!body.ok) return sendBadRequest(reply, body.messages);
     const problems = accountValueProblems(body.values, store.settings());
-    if (problems.length > 0) return sendRedfishError(reply, 400, ...(problems as [RedfishMessage]));
+    if (problems.length > 0) return sendBadRequest(reply, problems);
     const userName = body.values.UserName as string;
     const passwordHash = await hashPassword(body.values.Password as string);
     let id: string | undefined;
@@ -182,13 +191,14 @@ export function registerAccountRoutes(app: FastifyInstance, context: AuthContext
     const passwordOnly = body.ok && Object.keys(body.values).length === 1 && body.values.Password !== undefined;
     const account = accountFor(request, reply, passwordOnly ? PASSWORD_ONLY_PATCH : undefined);
     if (account === undefined) return reply;
-    if (!body.ok) return sendRedfishError(reply, 400, ...(body.messages as [never]));
+    if (!body.ok) return sendBadRequest(reply, body.messages);
+    if (!ifMatchHolds(request, accountResource(account))) return sendPreconditionFailed(reply);
     const problems = accountValueProblems(body.values, store.settings());
     // Conclave never locks an account, and the schema lets a client only unlock one.
     if (body.values.Locked === true) {
       problems.push(baseMessage("PropertyValueNotInList", ["true", "Locked"], ["/Locked"]));
     }
-    if (problems.length > 0) return sendRedfishError(reply, 400, ...(problems as [RedfishMessage]));
+    if (problems.length > 0) return sendBadRequest(reply, problems);
     const change: AuthChangeBody<"account.update"> = {
       id: account.id,
       atMs: Math.floor(context.now()),

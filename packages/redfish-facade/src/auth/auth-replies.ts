@@ -6,16 +6,35 @@ import { baseMessage, type RedfishMessage, sendRedfishError } from "../redfish-e
 import { AuthRuleViolation } from "./auth-state.ts";
 import { AuthStoreUnavailableError } from "./auth-store.ts";
 import { PasswordChecksBusyError } from "./basic-credentials.ts";
+import { etagListMatches, etagOf } from "./resource-etag.ts";
 
 export const AUTH_REALM = 'Basic realm="Conclave"';
 
+/** A resource or collection, with its ETag; a GET whose If-None-Match names that ETag gets 304. */
 export function sendJson(reply: FastifyReply, statusCode: number, body: unknown): FastifyReply {
+  const etag = etagOf(body);
+  reply.header("ETag", etag);
+  const ifNoneMatch = reply.request.headers["if-none-match"];
+  if (reply.request.method === "GET" && statusCode === 200 && typeof ifNoneMatch === "string") {
+    if (etagListMatches(ifNoneMatch, etag)) return reply.code(304).header("OData-Version", "4.0").send();
+  }
   return reply
     .code(statusCode)
     .header("OData-Version", "4.0")
     .header("Cache-Control", "no-store")
     .header("Content-Type", "application/json; charset=utf-8")
     .send(body);
+}
+
+/** 400 with every problem found in a request body (there is at least one). */
+export function sendBadRequest(reply: FastifyReply, messages: readonly RedfishMessage[]): FastifyReply {
+  const [first, ...more] = messages;
+  if (first === undefined) throw new Error("sendBadRequest needs a message");
+  return sendRedfishError(reply, 400, first, ...more);
+}
+
+export function sendPreconditionFailed(reply: FastifyReply): FastifyReply {
+  return sendRedfishError(reply, 412, baseMessage("PreconditionFailed"));
 }
 
 /** 401 with the Basic challenge (DSP0266 §13.3.1: both Basic and session auth are offered). */

@@ -10,10 +10,12 @@ import {
   SESSION_TIMEOUT_SECONDS_MIN,
 } from "./auth-limits.ts";
 import {
+  sendBadRequest,
   sendCommitFailure,
   sendForbidden,
   sendJson,
   sendNotAllowed,
+  sendPreconditionFailed,
   sendUnauthorized,
   sendUnavailable,
 } from "./auth-replies.ts";
@@ -30,6 +32,7 @@ import { principalOf } from "./principal.ts";
 import type { AuthContext } from "./register-auth.ts";
 import { describe, readBody } from "./request-body.ts";
 import { requiredPrivilege, satisfies } from "./required-privilege.ts";
+import { ifMatchHolds } from "./resource-etag.ts";
 import { hashSessionToken, newSessionId, newSessionToken } from "./session-token.ts";
 
 export function registerSessionRoutes(app: FastifyInstance, context: AuthContext): void {
@@ -43,7 +46,8 @@ export function registerSessionRoutes(app: FastifyInstance, context: AuthContext
       readOnly: ["Id", "Name", "Description", "ServiceEnabled", "Sessions", "Status"],
       nonEmpty: true,
     });
-    if (!body.ok) return sendRedfishError(reply, 400, ...(body.messages as [never]));
+    if (!body.ok) return sendBadRequest(reply, body.messages);
+    if (!ifMatchHolds(request, sessionServiceResource(store.settings()))) return sendPreconditionFailed(reply);
     const timeout = body.values.SessionTimeout as number;
     if (timeout < SESSION_TIMEOUT_SECONDS_MIN || timeout > SESSION_TIMEOUT_SECONDS_MAX) {
       return sendRedfishError(
@@ -129,7 +133,7 @@ async function login(context: AuthContext, request: FastifyRequest, reply: Fasti
     readOnly: ["Id", "Name", "Description", "SessionType", "CreatedTime", "ClientOriginIPAddress", "Roles", "Token"],
     required: ["UserName", "Password"],
   });
-  if (!body.ok) return sendRedfishError(reply, 400, ...(body.messages as [never]));
+  if (!body.ok) return sendBadRequest(reply, body.messages);
   const sessionContext = (body.values.Context as string | undefined) ?? null;
   if (sessionContext !== null && sessionContext.length > SESSION_CONTEXT_MAX_CHARS) {
     return sendRedfishError(

@@ -225,6 +225,36 @@ describe("AccountService accounts", () => {
     expect(wrongMethod.headers.allow).toBe("GET, HEAD, POST");
   });
 
+  it("tags resources with an ETag, answers a matching If-None-Match 304 and a stale If-Match 412", async () => {
+    service = await testService();
+    const url = `${ACCOUNTS}/2`;
+    const first = await service.app.inject({ url, headers: AS.Administrator });
+    const etag = String(first.headers.etag);
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{20}"$/);
+    const unchanged = await service.app.inject({ url, headers: { ...AS.Administrator, "if-none-match": etag } });
+    expect(unchanged.statusCode).toBe(304);
+    const changed = await patch(url, { ...AS.Administrator, "if-match": etag }, { RoleId: "ReadOnly" });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
+    const stale = await patch(url, { ...AS.Administrator, "if-match": etag }, { RoleId: "Operator" });
+    expect(stale.statusCode).toBe(412);
+    expect(messageIds(stale.body)).toEqual(["PreconditionFailed"]);
+    expect(service.store.account("2")?.roleId).toBe("ReadOnly");
+    const service1 = await service.app.inject({ url: "/redfish/v1/SessionService", headers: AS.Administrator });
+    const staleTimeout = await patch(
+      "/redfish/v1/SessionService",
+      { ...AS.Administrator, "if-match": '"not-the-tag"' },
+      { SessionTimeout: 60 },
+    );
+    expect(staleTimeout.statusCode).toBe(412);
+    const timeout = await patch(
+      "/redfish/v1/SessionService",
+      { ...AS.Administrator, "if-match": String(service1.headers.etag) },
+      { SessionTimeout: 60 },
+    );
+    expect(timeout.statusCode).toBe(200);
+  });
+
   it("renames an account, after which the new name logs in", async () => {
     service = await testService();
     expect((await patch(`${ACCOUNTS}/2`, AS.Administrator, { UserName: "operator2" })).statusCode).toBe(200);
