@@ -1,0 +1,215 @@
+// `pnpm bench rack` (root, Linux): failover measured from a console in network namespaces, Conclave
+// side by side with keepalived (VRRP) on the same namespaces, by the same probe (a GET through the
+// VIP every 20 ms). A BMC death is the namespace's link going down with everything in it.
+//
+//   Conclave `lan`, 5 BMCs:   RACK_KILLS BMC deaths of the PoC and RACK_TRANSFERS CLI transfers
+//   keepalived defaults:      RACK_KILLS deaths of the master (advert_int 1, VRRPv2)
+//   keepalived advert 0.1:    RACK_KILLS deaths (VRRPv3)
+//   Conclave `fast`, 5 BMCs:  RACK_KILLS deaths
+//   Conclave `lan`, 32 BMCs:  RACK_N32_KILLS deaths (5 voters, 27 learners); RACK_N32=0 skips it
+//
+// The failover time of one death is the console's gap around it: from the last successful read
+// before the fault to the first one after. Dual-VIP time is the total time two namespaces with
+// their link up held the VIP (ip monitor, see test/rack/vip-watch.ts).
+// Summary line `rack:` and bench/results/rack.json.
+import { ConsoleProbe } from "../test/rack/console-probe.ts";
+import { ensureKeepalived, KeepalivedLab } from "../test/rack/keepalived-lab.ts";
+import { rackSupportProblem } from "../test/rack/network.ts";
+import { eventually, Rack, type RackNode } from "../test/rack/rack.ts";
+import { VipWatch } from "../test/rack/vip-watch.ts";
+import { percentile, round, writeResults } from "./results.ts";
+
+/** Bound on the measured cycles per configuration. */
+const CYCLES_MAX = 1_000;
+function count(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > CYCLES_MAX) {
+    console.error(`${name} must be an integer from 0 to ${CYCLES_MAX}, got "${text}"`);
+    process.exit(2);
+  }
+  return value;
+}
+const KILLS = count("RACK_KILLS", 30);
+const TRANSFERS = count("RACK_TRANSFERS", 30);
+const N32_KILLS = count("RACK_N32", 1) === 0 ? 0 : count("RACK_N32_KILLS", 10);
+/** Bounds on the waits of one cycle. */
+const FORM_TIMEOUT_MS = 180_000;
+const RECOVER_TIMEOUT_MS = 60_000;
+/** Quiet time after a rack heals before the next fault (the probe sees steady service again). */
+const SETTLE_MS = 1_500;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Distribution {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly samples: number[];
+}
+
+function distribution(samples: number[]): Distribution {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50: round(percentile(sorted, 50), 1),
+    p99: round(percentile(sorted, 99), 1),
+    max: round(sorted.at(-1) ?? Number.NaN, 1),
+    samples: samples.map((s) => round(s, 1)),
+  };
+}
+
+/** The console's gap around a fault injected at `atMs`, once the probe is served again. */
+async function gapAround(probe: ConsoleProbe, atMs: number): Promise<number> {
+  return eventually(
+    "the console to be served again",
+    async () => {
+      const gap = probe.gaps(atMs - 200).find((g) => g.toMs > atMs);
+      const lastOk = probe.records.findLast((record) => record.ok);
+      if (gap === undefined) return lastOk !== undefined && lastOk.atMs > atMs + 1_000 ? 0 : undefined;
+      return gap.toMs < Date.now() - 50 && probe.records.some((r) => r.ok && r.atMs >= gap.toMs)
+        ? gap.toMs - gap.fromMs
+        : undefined;
+    },
+    RECOVER_TIMEOUT_MS,
+  );
+}
+
+async function conclaveRun(
+  label: string,
+  size: number,
+  timing: "lan" | "fast",
+  kills: number,
+  transfers: number,
+): Promise<{ unplanned: Distribution; transfer: Distribution | undefined; dualVipMs: number }> {
+  const rack = Rack.create({ size, timing });
+  const watch = new VipWatch(rack.vip);
+  let probe: ConsoleProbe | undefined;
+  try {
+    for (const node of rack.nodes) watch.watch(node.host.namespace);
+    rack.start();
+    await rack.converged(FORM_TIMEOUT_MS);
+    probe = new ConsoleProbe(rack.console.namespace, `${rack.facadeUrl}/redfish/v1`);
+    await sleep(SETTLE_MS);
+    const unplanned: number[] = [];
+    for (let i = 0; i < kills; i++) {
+      const { poc } = await rack.converged(RECOVER_TIMEOUT_MS);
+      const atMs = Date.now();
+      rack.network.setLink(poc.host.namespace, false);
+      watch.record({ atMs, namespace: poc.host.namespace, kind: "link-down" });
+      rack.network.killEverythingIn(poc.host.namespace);
+      unplanned.push(await gapAround(probe, atMs));
+      await reviveBmc(rack, watch, poc);
+      await rack.converged(RECOVER_TIMEOUT_MS);
+      await sleep(SETTLE_MS);
+      process.stderr.write(`${label}: death ${i + 1}/${kills}: ${Math.round(unplanned.at(-1) as number)} ms\n`);
+    }
+    const planned: number[] = [];
+    for (let i = 0; i < transfers; i++) {
+      const { poc } = await rack.converged(RECOVER_TIMEOUT_MS);
+      const atMs = Date.now();
+      const result = poc.cli(["transfer-leadership"]);
+      if (result.code !== 0) throw new Error(`transfer-leadership failed: ${result.stderr.trim()}`);
+      planned.push(await gapAround(probe, atMs));
+      await sleep(SETTLE_MS);
+      process.stderr.write(`${label}: transfer ${i + 1}/${transfers}: ${Math.round(planned.at(-1) as number)} ms\n`);
+    }
+    return {
+      unplanned: distribution(unplanned),
+      transfer: transfers > 0 ? distribution(planned) : undefined,
+      dualVipMs: round(watch.overlapMs("live"), 1),
+    };
+  } finally {
+    probe?.stop();
+    watch.stop();
+    await rack.destroy();
+  }
+}
+
+async function reviveBmc(rack: Rack, watch: VipWatch, node: RackNode): Promise<void> {
+  await Promise.all([node.agent.exit, node.simulator?.exit]);
+  rack.network.exec(node.host.namespace, ["ip", "addr", "del", `${rack.vip}/24`, "dev", "eth0"], { allowFail: true });
+  rack.network.setLink(node.host.namespace, true);
+  watch.record({ atMs: Date.now(), namespace: node.host.namespace, kind: "link-up" });
+  node.simulator?.start();
+  node.agent.start();
+}
+
+async function keepalivedRun(label: string, advertIntervalS: number, kills: number): Promise<Distribution> {
+  const lab = new KeepalivedLab(5, advertIntervalS);
+  let probe: ConsoleProbe | undefined;
+  try {
+    lab.start();
+    await eventually("a VRRP master", async () => lab.holder(), FORM_TIMEOUT_MS);
+    probe = new ConsoleProbe(lab.console.namespace, lab.url);
+    await eventually(
+      "the console to be served",
+      async () => (probe?.records.some((r) => r.ok) ? true : undefined),
+      RECOVER_TIMEOUT_MS,
+    );
+    await sleep(SETTLE_MS);
+    const gaps: number[] = [];
+    for (let i = 0; i < kills; i++) {
+      const master = await eventually("a VRRP master", async () => lab.holder(), RECOVER_TIMEOUT_MS);
+      const atMs = Date.now();
+      lab.kill(master);
+      gaps.push(await gapAround(probe, atMs));
+      await lab.revive(master);
+      // The revived node has the highest priority back: let it preempt and settle.
+      await sleep(SETTLE_MS + advertIntervalS * 4_000);
+      await eventually(
+        "steady service",
+        async () => (probe?.gaps(Date.now() - 1_000).length === 0 ? true : undefined),
+        RECOVER_TIMEOUT_MS,
+      );
+      process.stderr.write(`${label}: death ${i + 1}/${kills}: ${Math.round(gaps.at(-1) as number)} ms\n`);
+    }
+    return distribution(gaps);
+  } finally {
+    probe?.stop();
+    await lab.destroy();
+  }
+}
+
+const problem = rackSupportProblem() ?? ensureKeepalived();
+if (problem !== undefined) {
+  console.error(`rack: cannot run here: ${problem}`);
+  process.exit(2);
+}
+
+const lan = await conclaveRun("conclave lan", 5, "lan", KILLS, TRANSFERS);
+const keepalivedDefault = await keepalivedRun("keepalived advert_int 1", 1, KILLS);
+const keepalivedFast = await keepalivedRun("keepalived advert_int 0.1", 0.1, KILLS);
+const fast = await conclaveRun("conclave fast", 5, "fast", KILLS, 0);
+const n32 = N32_KILLS > 0 ? await conclaveRun("conclave lan 32", 32, "lan", N32_KILLS, 0) : undefined;
+
+const summary = {
+  unplanned_p50_ms: lan.unplanned.p50,
+  unplanned_p99_ms: lan.unplanned.p99,
+  unplanned_max_ms: lan.unplanned.max,
+  transfer_p50_ms: lan.transfer?.p50 ?? Number.NaN,
+  transfer_p99_ms: lan.transfer?.p99 ?? Number.NaN,
+  dual_vip_ms: round(lan.dualVipMs + fast.dualVipMs + (n32?.dualVipMs ?? 0), 1),
+  keepalived_default_p50_ms: keepalivedDefault.p50,
+  keepalived_default_p99_ms: keepalivedDefault.p99,
+  ratio_to_keepalived_p50: round(lan.unplanned.p50 / keepalivedDefault.p50, 3),
+  fast_unplanned_p50_ms: fast.unplanned.p50,
+  fast_unplanned_p99_ms: fast.unplanned.p99,
+  keepalived_fast_p50_ms: keepalivedFast.p50,
+  keepalived_fast_p99_ms: keepalivedFast.p99,
+  n32_unplanned_p99_ms: n32?.unplanned.p99 ?? Number.NaN,
+  kills: KILLS,
+};
+const file = writeResults("rack", summary, {
+  conclaveLan: lan,
+  conclaveFast: fast,
+  conclaveN32: n32,
+  keepalivedDefault,
+  keepalivedFast,
+});
+console.log(
+  `rack: conclave lan p50/p99 ${summary.unplanned_p50_ms}/${summary.unplanned_p99_ms} ms, transfer p99 ${summary.transfer_p99_ms} ms, ` +
+    `dual-VIP ${summary.dual_vip_ms} ms; keepalived defaults p50 ${summary.keepalived_default_p50_ms} ms ` +
+    `(ratio ${summary.ratio_to_keepalived_p50}); fast p50 ${summary.fast_unplanned_p50_ms} ms vs keepalived 0.1 s ` +
+    `${summary.keepalived_fast_p50_ms} ms; 32 BMCs p99 ${summary.n32_unplanned_p99_ms} ms -> ${file}`,
+);
