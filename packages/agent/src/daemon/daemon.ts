@@ -32,6 +32,7 @@ import { AgentFacadeCluster } from "../facade-host/agent-facade-cluster.ts";
 import { type FacadeTlsPair, readFacadeTls } from "../facade-host/facade-tls.ts";
 import { bmcRequestHandler } from "../facade-host/member-bmc-request.ts";
 import { BMC_HOST_LABEL, BMC_LABEL, bmcHostOf, NAME_LABEL, NO_BMC_LABEL_VALUE } from "../facade-host/member-labels.ts";
+import { assignMemberNames, describeNameClashes } from "../facade-host/member-names.ts";
 import { buildVipApp } from "../facade-host/vip-app.ts";
 import { createVipServer, type VipServer } from "../facade-host/vip-server.ts";
 import {
@@ -455,7 +456,10 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         return at === undefined ? null : Date.now() - at;
       },
       ownHealthReasons: latestHealth?.reasons ?? [],
-      extraWarnings: driver.status().role === "leader" ? planner.reports.map((report) => report.message) : [],
+      extraWarnings: [
+        ...(driver.status().role === "leader" ? planner.reports.map((report) => report.message) : []),
+        ...describeNameClashes(assignMemberNames(driver.state.members())),
+      ],
     });
     const statusDocument = () => buildStatusDocument(statusInputs());
     statusRef.current = statusDocument;

@@ -77,3 +77,11 @@ function withSuffix(base: string, suffix: string): string {
   const room = NODE_NAME_MAX_CHARS - suffix.length - 1;
   return `${base.slice(0, room).replace(/-+$/, "")}-${suffix}`;
 }
+
+/** One sentence per clash, for the status warnings: which members asked for the name and what they got. */
+export function describeNameClashes(names: MemberNames): string[] {
+  return names.clashes.map((clash) => {
+    const given = clash.memberIds.map((id) => `${id} is "${names.byId.get(id) ?? clash.name}"`).join(", ");
+    return `${clash.memberIds.length} members have nodeName "${clash.name}": ${given}; set a unique nodeName on each`;
+  });
+}

@@ -1,8 +1,8 @@
-// Proves member names: a node name is made valid deterministically from any host name; a clash is resolved the same way on every PoC whatever the member order (the first to join keeps the name, the others get their id's end), case-insensitively, and the results always match the facade's MEMBER_NAME_PATTERN.
+// Proves member names: a node name is made valid deterministically from any host name; a clash is resolved the same way on every PoC whatever the member order (the first to join keeps the name, the others get their id's end), case-insensitively, and the results always match the facade's MEMBER_NAME_PATTERN; each clash is described in one status warning.
 import { MEMBER_NAME_PATTERN } from "@conclave/redfish-facade";
 import { describe, expect, it } from "vitest";
 import { NODE_NAME_PATTERN, sanitizeNodeName } from "../../src/config/node-name.ts";
-import { assignMemberNames, requestedName } from "../../src/facade-host/member-names.ts";
+import { assignMemberNames, describeNameClashes, requestedName } from "../../src/facade-host/member-names.ts";
 
 const member = (id: string, name: string | undefined, joinedAtMs: number) => ({
   id,
@@ -47,6 +47,9 @@ describe("assignMemberNames", () => {
       expect(names.byId).toEqual(expected);
       expect(names.clashes).toEqual([{ name: "BMC1", memberIds: [B, A] }]);
     }
+    expect(describeNameClashes(assignMemberNames(members))).toEqual([
+      `2 members have nodeName "BMC1": ${B} is "BMC1", ${A} is "bmc1-AAAA1111"; set a unique nodeName on each`,
+    ]);
     for (const name of expected.values()) expect(name).toMatch(MEMBER_NAME_PATTERN);
   });
 
