@@ -101,27 +101,48 @@ export class MemberReader {
     }
   }
 
-  /** A GET of `path` (unprefixed, on the member), from the cache while it is fresh. */
+  /**
+   * A GET of `path` (unprefixed, on the member), from the cache while it is fresh; past the TTL,
+   * the last answer while one refresh runs (bounded by the read deadline).
+   */
   get(member: FacadeMember, path: string): Promise<MemberRead> {
     // The cluster's word that a BMC is gone beats a cached answer from before it went.
     if (!member.hasBmc || !member.bmcReachable) return this.fetch(member, path);
     const key = `${member.id} ${path}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
-      if (this.nowMs() - cached.atMs < this.timeouts.memberCacheTtlMs) return Promise.resolve(cached.read);
+      const ageMs = this.nowMs() - cached.atMs;
+      if (ageMs < this.timeouts.memberCacheTtlMs) return Promise.resolve(cached.read);
+      // Stale while revalidating: one request refreshes, the others keep getting the last answer
+      // for at most one read deadline more, so a cache expiry never stalls a console's polling.
+      if (ageMs < this.timeouts.memberCacheTtlMs + this.timeouts.memberReadTimeoutMs + FORWARD_DEADLINE_GRACE_MS) {
+        void this.refresh(member, path, key);
+        return Promise.resolve(cached.read);
+      }
       this.cache.delete(key);
     }
-    const pending = this.inFlight.get(key);
-    if (pending !== undefined) return pending;
+    return this.refresh(member, path, key);
+  }
+
+  /** The one read of `path` in flight (started if there is none); its result refills the cache. */
+  private refresh(member: FacadeMember, path: string, key: string): Promise<MemberRead> {
     const generation = this.generation.get(member.id) ?? 0;
-    const read = this.fetch(member, path).then((result) => {
-      this.inFlight.delete(key);
-      if (this.timeouts.memberCacheTtlMs > 0 && (this.generation.get(member.id) ?? 0) === generation) {
-        this.remember(key, result);
+    // Keyed by generation too: a read started before a write is not handed to readers after it.
+    const flightKey = `${key} ${generation}`;
+    const pending = this.inFlight.get(flightKey);
+    if (pending !== undefined) return pending;
+    const read = (async () => {
+      try {
+        const result = await this.fetch(member, path);
+        if (this.timeouts.memberCacheTtlMs > 0 && (this.generation.get(member.id) ?? 0) === generation) {
+          this.remember(key, result);
+        }
+        return result;
+      } finally {
+        this.inFlight.delete(flightKey);
       }
-      return result;
-    });
-    this.inFlight.set(key, read);
+    })();
+    this.inFlight.set(flightKey, read);
     return read;
   }
 
@@ -133,6 +154,8 @@ export class MemberReader {
   }
 
   private remember(key: string, read: MemberRead): void {
+    // Re-inserted, so the eviction below (oldest first in Map order) drops the least recently stored.
+    this.cache.delete(key);
     this.cache.set(key, { read, atMs: this.nowMs() });
     while (this.cache.size > MAX_CACHED_MEMBER_ANSWERS) {
       const oldest = this.cache.keys().next().value;

@@ -2,7 +2,7 @@
 // nor vanishes silently: collections answer with the others and name each missing source; its
 // resources get 503/504/502 Redfish errors within the read deadline; it comes back when it heals.
 import { afterEach, describe, expect, it } from "vitest";
-import { type Facade, messageIds, startFacade, threeMembers } from "./support/facade-fixture.ts";
+import { type Facade, messageIds, startFacade, threeMembers, waitFor } from "./support/facade-fixture.ts";
 
 let facade: Facade;
 afterEach(async () => {
@@ -50,8 +50,11 @@ describe("a member that does not answer", () => {
     facade = await start();
     await facade.json("/redfish/v1/Systems");
     await facade.cluster.setFaults("bmc2", { hang: true });
-    await new Promise((r) => setTimeout(r, 30));
-    const systems = await facade.json("/redfish/v1/Systems");
+    // The last answer is served while one refresh waits out the deadline; then the member is missing.
+    const systems = await waitFor(async () => {
+      const body = await (facade as Facade).json("/redfish/v1/Systems");
+      return body["@Message.ExtendedInfo"] === undefined ? undefined : body;
+    }, "bmc2 to be named missing");
     expect(memberIds(systems)).not.toContain("/redfish/v1/Systems/bmc2_system1");
     expect(missingSources(systems)).toEqual([`CouldNotEstablishConnection ${SOURCE_BMC2}`]);
     await new Promise((r) => setTimeout(r, 30));
@@ -59,16 +62,20 @@ describe("a member that does not answer", () => {
     expect(resource.statusCode).toBe(504);
     expect(messageIds(resource)).toEqual(["OperationTimeout"]);
     await facade.cluster.setFaults("bmc2", { hang: false });
-    await new Promise((r) => setTimeout(r, 30));
-    expect(memberIds(await facade.json("/redfish/v1/Systems"))).toContain("/redfish/v1/Systems/bmc2_system1");
+    await waitFor(async () => {
+      const ids = memberIds(await (facade as Facade).json("/redfish/v1/Systems"));
+      return ids.includes("/redfish/v1/Systems/bmc2_system1") ? ids : undefined;
+    }, "bmc2 to come back");
   });
 
   it("failing with 500s: named as missing, its resources answer 502 OperationFailed", async () => {
     facade = await start();
     await facade.json("/redfish/v1/Systems");
     await facade.cluster.setFaults("bmc3", { errorRate: 1 });
-    await new Promise((r) => setTimeout(r, 30));
-    const chassis = await facade.json("/redfish/v1/Chassis");
+    const chassis = await waitFor(async () => {
+      const body = await (facade as Facade).json("/redfish/v1/Chassis");
+      return body["@Message.ExtendedInfo"] === undefined ? undefined : body;
+    }, "bmc3 to be named missing");
     expect(missingSources(chassis)).toEqual([
       "CouldNotEstablishConnection /redfish/v1/AggregationService/AggregationSources/bmc3",
     ]);

@@ -131,3 +131,14 @@ export function messageIds(response: LightMyRequestResponse): string[] {
   const body = response.json() as ErrorBody;
   return body.error["@Message.ExtendedInfo"].map((m) => m.MessageId.replace(/^Base\.(\d+\.)+/, ""));
 }
+
+/** Polls until `probe` gives a value (the facade reflects a member's change within TTL + deadline). */
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
