@@ -27,7 +27,6 @@ import {
   roleResource,
 } from "./auth-resources.ts";
 import type { AccountRecord, AuthChangeBody, AuthSettings } from "./auth-state.ts";
-import { hashPassword } from "./password-hash.ts";
 import { principalOf } from "./principal.ts";
 import type { AuthContext } from "./register-auth.ts";
 import { type BodyValues, describe, readBody } from "./request-body.ts";
@@ -116,7 +115,12 @@ export function registerAccountRoutes(app: FastifyInstance, context: AuthContext
     const problems = accountValueProblems(body.values, store.settings());
     if (problems.length > 0) return sendBadRequest(reply, problems);
     const userName = body.values.UserName as string;
-    const passwordHash = await hashPassword(body.values.Password as string);
+    let passwordHash: string;
+    try {
+      passwordHash = await context.passwords.hash(body.values.Password as string);
+    } catch (error) {
+      return sendCommitFailure(reply, error, { uri: ACCOUNTS_URI, resourceType: "ManagerAccount", id: "" });
+    }
     let id: string | undefined;
     try {
       const result = await store.commit({
@@ -199,16 +203,24 @@ export function registerAccountRoutes(app: FastifyInstance, context: AuthContext
       problems.push(baseMessage("PropertyValueNotInList", ["true", "Locked"], ["/Locked"]));
     }
     if (problems.length > 0) return sendBadRequest(reply, problems);
-    const change: AuthChangeBody<"account.update"> = {
+    let change: AuthChangeBody<"account.update"> = {
       id: account.id,
       atMs: Math.floor(context.now()),
       ...(body.values.UserName === undefined ? {} : { userName: body.values.UserName as string }),
       ...(body.values.RoleId === undefined ? {} : { roleId: body.values.RoleId as AccountRecord["roleId"] }),
       ...(body.values.Enabled === undefined ? {} : { enabled: body.values.Enabled as boolean }),
-      ...(body.values.Password === undefined
-        ? {}
-        : { passwordHash: await hashPassword(body.values.Password as string) }),
     };
+    try {
+      if (body.values.Password !== undefined) {
+        change = { ...change, passwordHash: await context.passwords.hash(body.values.Password as string) };
+      }
+    } catch (error) {
+      return sendCommitFailure(reply, error, {
+        uri: accountUri(account.id),
+        resourceType: "ManagerAccount",
+        id: account.id,
+      });
+    }
     try {
       await store.commit({ type: "account.update", body: change });
     } catch (error) {

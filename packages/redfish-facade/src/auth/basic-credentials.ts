@@ -4,9 +4,10 @@
 // request, so a credential verified once is remembered for BASIC_AUTH_REMEMBER_MS, keyed by an
 // HMAC of the header under a key drawn at start (the password is not kept, and the key never
 // leaves the process). A remembered credential counts only while the account still has the
-// same password hash and is enabled. At most PASSWORD_CHECKS_CONCURRENT_MAX scrypt runs
-// happen at once (16 MiB each) and at most PASSWORD_CHECKS_QUEUED_MAX wait; beyond that a login
-// is answered 503 rather than queued without bound.
+// same password hash and is enabled. At most PASSWORD_CHECKS_CONCURRENT_MAX scrypt runs (checks
+// and the hashing of new passwords alike) happen at once (16 MiB each) and at most
+// PASSWORD_CHECKS_QUEUED_MAX wait; beyond that the request is answered 503 rather than queued
+// without bound.
 import { createHmac, randomBytes } from "node:crypto";
 import type { AccountRecord, AuthStateView } from "./auth-state.ts";
 import { hashPassword, verifyPassword } from "./password-hash.ts";
@@ -51,6 +52,11 @@ export class PasswordChecker {
     const hash = account?.passwordHash ?? (await this.#decoy());
     const matches = await this.#limited(() => verifyPassword(password, hash));
     return matches && account?.enabled === true ? account : undefined;
+  }
+
+  /** Hashes a new password under the same bound as checks (each scrypt run takes 16 MiB). Throws PasswordChecksBusyError. */
+  hash(password: string): Promise<string> {
+    return this.#limited(() => hashPassword(password));
   }
 
   /** Basic auth: the account for an `Authorization: Basic …` header, remembered briefly once verified. */
