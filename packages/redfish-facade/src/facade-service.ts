@@ -66,6 +66,14 @@ export function computeEtag(text: string): string {
   return `"${createHash("sha1").update(text).digest("base64url").slice(0, 20)}"`;
 }
 
+/**
+ * The member's BMC refused the member's own agent (its local credentials): not the console's
+ * fault, so never passed on as the console's 401/403.
+ */
+export function memberRefused(path: string, statusCode: number): Served {
+  return servedError(502, baseMessage("ResourceAtUriUnauthorized", [path, String(statusCode)]));
+}
+
 function notFound(path: string): Served {
   return servedError(404, baseMessage("ResourceMissingAtURI", [path]));
 }
@@ -209,6 +217,7 @@ export class FacadeService {
   servedMemberRead(member: FacadeMember, map: MemberRootMap, read: MemberRead, path: string): Served {
     if (read.kind === "missing") return this.missingResource(read, path);
     if (read.statusCode === 404) return notFound(path);
+    if (read.statusCode === 401 || read.statusCode === 403) return memberRefused(path, read.statusCode);
     const body = this.facadeBody(member, read, map);
     const headers: Record<string, string> = {};
     const map2 = (uri: string): string => memberUriToFacade(uri, member.name, map.prefixCollections);

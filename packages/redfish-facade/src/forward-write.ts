@@ -2,7 +2,7 @@
 // are, URIs un-prefixed on the way in and prefixed on the way out, If-Match passed through. This
 // is the one place a write leaves the facade, so the operation journal can wrap or replace it.
 import type { FacadeMember, UpstreamError } from "./facade-cluster.ts";
-import type { FacadeService } from "./facade-service.ts";
+import { type FacadeService, memberRefused } from "./facade-service.ts";
 import type { MemberRootMap } from "./member-discovery.ts";
 import { headerValue, toAnswer } from "./member-reader.ts";
 import { facadeUriOwner, memberResourceToFacade, memberUriToFacade, rewriteString } from "./member-uri.ts";
@@ -111,6 +111,8 @@ export async function forwardWrite(service: FacadeService, write: MemberWrite): 
   }
   // The member's state may have changed: the next read asks it again.
   service.reader.invalidate(write.member.id);
+  if (response.statusCode === 401 || response.statusCode === 403)
+    return memberRefused(write.facadePath, response.statusCode);
   const answer = toAnswer(write.member, response, 0);
   const mapUri = (uri: string): string => memberUriToFacade(uri, write.member.name, write.map.prefixCollections);
   const out: Record<string, string> = {};

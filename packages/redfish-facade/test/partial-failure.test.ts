@@ -2,7 +2,7 @@
 // nor vanishes silently: collections answer with the others and name each missing source; its
 // resources get 503/504/502 Redfish errors within the read deadline; it comes back when it heals.
 import { afterEach, describe, expect, it } from "vitest";
-import { type Facade, messageIds, startFacade, threeMembers, waitFor } from "./support/facade-fixture.ts";
+import { CONSOLE, type Facade, messageIds, startFacade, threeMembers, waitFor } from "./support/facade-fixture.ts";
 
 let facade: Facade;
 afterEach(async () => {
@@ -101,6 +101,30 @@ describe("a member that does not answer", () => {
     const systems = await facade.json("/redfish/v1/Systems");
     expect(memberIds(systems)).toContain("/redfish/v1/Systems/bmc2_system2");
     expect(systems["@Message.ExtendedInfo"]).toBeUndefined();
+  });
+
+  it("a BMC refusing its own agent's credentials is a 502 naming it, never the console's 401", async () => {
+    facade = await start();
+    await facade.json("/redfish/v1/Systems");
+    const forward = facade.cluster.forward.bind(facade.cluster);
+    (facade.cluster as { forward: typeof forward }).forward = async (memberId, request) =>
+      request.path.startsWith("/redfish/v1/Systems/system")
+        ? { statusCode: 401, headers: { "www-authenticate": 'Basic realm="bmc"' }, text: "{}" }
+        : forward(memberId, request);
+    for (const method of ["GET", "PATCH"] as const) {
+      const response = await facade.app.inject({
+        method,
+        url: "/redfish/v1/Systems/bmc1_system",
+        headers: CONSOLE,
+        ...(method === "PATCH" ? { payload: { AssetTag: "x" } } : {}),
+      });
+      expect(response.statusCode, method).toBe(502);
+      expect(response.headers["www-authenticate"]).toBeUndefined();
+      expect(response.json().error["@Message.ExtendedInfo"][0]).toMatchObject({
+        MessageId: "Base.1.22.ResourceAtUriUnauthorized",
+        MessageArgs: ["/redfish/v1/Systems/bmc1_system", "401"],
+      });
+    }
   });
 
   it("$expand over a collection with a missing member still expands the others", async () => {
