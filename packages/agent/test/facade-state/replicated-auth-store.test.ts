@@ -14,7 +14,7 @@ import { bootstrapAdministrator } from "../../src/facade-state/bootstrap-adminis
 import { facadeStateExtensions } from "../../src/facade-state/index.ts";
 import { createReplicatedAuthStore } from "../../src/facade-state/replicated-auth-store.ts";
 import { MemoryRaftNetwork } from "../../src/raft-driver/memory-transport.ts";
-import type { RaftDriverTiming } from "../../src/raft-driver/raft-driver.ts";
+import type { RaftDriverInit, RaftDriverTiming } from "../../src/raft-driver/raft-driver.ts";
 import { RaftDriver } from "../../src/raft-driver/raft-driver.ts";
 import { waitFor } from "../raft-driver/support.ts";
 
@@ -44,7 +44,7 @@ interface InProcessCluster {
   close(): void;
 }
 
-function startCluster(): InProcessCluster {
+function startCluster(init: Partial<RaftDriverInit> = {}): InProcessCluster {
   const network = new MemoryRaftNetwork();
   const drivers = new Map<NodeId, RaftDriver>();
   let seed = 7;
@@ -55,7 +55,7 @@ function startCluster(): InProcessCluster {
     const transport = network.attach(id, (message) => driver?.enqueue(message));
     void transport.start();
     driver = new RaftDriver(
-      { selfId: id, timing: TIMING, seed: seed++ },
+      { selfId: id, timing: TIMING, seed: seed++, ...init },
       { storage, transport, state: new ClusterState({ extensions: facadeStateExtensions }) },
     );
     void driver.run().catch(() => {});
@@ -227,6 +227,44 @@ describe("the replicated AuthStore over three Raft drivers", () => {
     });
     expect(restoredStore.accountByUserName("admin")?.roleId).toBe("Administrator");
     expect(restoredStore.sessionByTokenHash("A".repeat(43))?.clientOrigin).toBe("192.0.2.1");
+  });
+});
+
+describe("a lagging node", () => {
+  it("catches up on accounts and sessions by InstallSnapshot, and serves the same token", async () => {
+    cluster = startCluster({ snapshotPolicy: { everyAppliedEntries: 4, retainEntries: 1 } });
+    const c = cluster;
+    const first = await c.leader();
+    const lagging = c.running().find((driver) => driver !== first) as RaftDriver;
+    let installed = 0;
+    lagging.on("snapshotInstalled", () => installed++);
+    c.network.isolate(lagging.selfId);
+    const store = createReplicatedAuthStore({
+      driver: () => c.running().find((driver) => driver.status().role === "leader" && driver !== lagging),
+    });
+    const passwordHash = await hashPassword(ADMIN.password);
+    await whileUnavailable(() => bootstrapAdministrator(store, { userName: "admin", passwordHash }));
+    const facade = await facadeOver(store);
+    const logins = [];
+    for (let i = 0; i < 6; i++) {
+      const login = await until503Passes(facade, {
+        method: "POST",
+        url: SESSIONS,
+        payload: { UserName: ADMIN.userName, Password: ADMIN.password },
+      });
+      expect(login.statusCode).toBe(201);
+      logins.push(String(login.headers["x-auth-token"]));
+    }
+    c.network.heal();
+    await waitFor("the lagging node to install a snapshot and catch up", () => {
+      const leader = c.running().find((driver) => driver.status().role === "leader");
+      return installed > 0 && leader !== undefined && lagging.state.appliedIndex >= leader.state.appliedIndex;
+    });
+    const laggingStore = createReplicatedAuthStore({ driver: lagging });
+    expect(laggingStore.sessions()).toHaveLength(6);
+    const laggingFacade = await facadeOver(laggingStore);
+    const answer = await laggingFacade.inject({ url: "/redfish/v1/Systems", headers: { "x-auth-token": logins[5] } });
+    expect(answer.statusCode).toBe(200);
   });
 });
 
