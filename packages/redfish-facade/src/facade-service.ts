@@ -215,7 +215,16 @@ export class FacadeService {
   }
 
   servedMemberRead(member: FacadeMember, map: MemberRootMap, read: MemberRead, path: string): Served {
-    if (read.kind === "missing") return this.missingResource(read, path);
+    if (read.kind === "missing") {
+      // A BMC's own 5xx error reaches the console with its status and messages, URIs prefixed.
+      const [first, ...more] = read.serverError?.messages ?? [];
+      if (read.serverError !== undefined && first !== undefined) {
+        const rewrite = (message: unknown) =>
+          memberResourceToFacade(message, member.name, map.prefixCollections) as RedfishMessage;
+        return servedError(read.serverError.statusCode, rewrite(first), {}, ...more.map(rewrite));
+      }
+      return this.missingResource(read, path);
+    }
     if (read.statusCode === 404) return notFound(path);
     if (read.statusCode === 401 || read.statusCode === 403) return memberRefused(path, read.statusCode);
     const body = this.facadeBody(member, read, map);

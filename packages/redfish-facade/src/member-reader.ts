@@ -38,6 +38,8 @@ export interface MemberMissing {
   readonly reason: MissingReason;
   readonly memberId: string;
   readonly detail: string;
+  /** A 5xx from the BMC: its status and its own Redfish messages, when it gave any. */
+  readonly serverError?: { readonly statusCode: number; readonly messages: readonly unknown[] };
 }
 
 export type MemberRead = MemberAnswer | MemberMissing;
@@ -190,6 +192,20 @@ export class MemberReader {
   }
 }
 
+/** Bounded like any member answer: the messages of a Redfish error body, or none. */
+function redfishMessagesIn(text: string): unknown[] {
+  if (text.length > MAX_UPSTREAM_BODY_BYTES) return [];
+  try {
+    const body = JSON.parse(text) as { error?: { "@Message.ExtendedInfo"?: unknown } };
+    const messages = body?.error?.["@Message.ExtendedInfo"];
+    return Array.isArray(messages)
+      ? messages.filter((m) => typeof m === "object" && m !== null && "MessageId" in m)
+      : [];
+  } catch {
+    return [];
+  }
+}
+
 /** A member's HTTP answer, checked: a 5xx or an unreadable body is a missing answer. */
 export function toAnswer(member: FacadeMember, response: UpstreamResponse, nowMs: number): MemberRead {
   if (response.statusCode >= 500) {
@@ -198,6 +214,7 @@ export function toAnswer(member: FacadeMember, response: UpstreamResponse, nowMs
       reason: "bad-answer",
       memberId: member.id,
       detail: `${member.name} answered ${response.statusCode}`,
+      serverError: { statusCode: response.statusCode, messages: redfishMessagesIn(response.text) },
     };
   }
   if (response.text.length > MAX_UPSTREAM_BODY_BYTES) {

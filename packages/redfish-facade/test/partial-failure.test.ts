@@ -68,7 +68,7 @@ describe("a member that does not answer", () => {
     }, "bmc2 to come back");
   });
 
-  it("failing with 500s: named as missing, its resources answer 502 OperationFailed", async () => {
+  it("failing with 500s: named as missing, its resources answer the BMC's own 500", async () => {
     facade = await start();
     await facade.json("/redfish/v1/Systems");
     await facade.cluster.setFaults("bmc3", { errorRate: 1 });
@@ -81,8 +81,8 @@ describe("a member that does not answer", () => {
     ]);
     expect(memberIds(chassis)).toContain("/redfish/v1/Chassis/bmc1_chassis");
     const resource = await facade.get("/redfish/v1/Chassis/bmc3_chassis");
-    expect(resource.statusCode).toBe(502);
-    expect(messageIds(resource)).toEqual(["OperationFailed"]);
+    expect(resource.statusCode).toBe(500);
+    expect(messageIds(resource)).toEqual(["InternalError"]);
   });
 
   it("connections reset: named as missing", async () => {
