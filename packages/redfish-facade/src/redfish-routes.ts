@@ -47,6 +47,17 @@ function sendServedError(reply: FastifyReply, served: Extract<Served, { kind: "e
   return sendRedfishError(reply, served.statusCode, ...served.messages);
 }
 
+const VERSION_DOCUMENT = JSON.stringify({ v1: "/redfish/v1/" });
+
+/** A document that is not a resource (`/redfish`, `$metadata`): still ETag, If-None-Match and Allow. */
+function sendDocument(request: FastifyRequest, reply: FastifyReply, text: string, type: string): FastifyReply {
+  const etag = computeEtag(text);
+  reply.header("ETag", etag).header("Allow", READ_ONLY_ALLOW.join(", ")).header("Cache-Control", CACHE_CONTROL);
+  const ifNoneMatch = request.headers["if-none-match"];
+  if (typeof ifNoneMatch === "string" && etagMatches(ifNoneMatch, etag)) return reply.code(304).send();
+  return reply.code(200).type(type).send(text);
+}
+
 function sendJson(
   reply: FastifyReply,
   statusCode: number,
@@ -139,10 +150,7 @@ export function registerRedfishRoutes(app: FastifyInstance, service: FacadeServi
       if (query !== NO_QUERY && (query.select || query.expand || query.only)) {
         return sendRedfishError(reply, 400, baseMessage("QueryNotSupportedOnResource"));
       }
-      return reply
-        .type("application/xml")
-        .header("Cache-Control", CACHE_CONTROL)
-        .send(metadataXml(service.metadataTypes()));
+      return sendDocument(request, reply, metadataXml(service.metadataTypes()), "application/xml");
     }
     let served = await service.resolve(parsed.segments, parsed.path);
     if (served.kind === "error") return sendServedError(reply, served);
@@ -280,7 +288,7 @@ export function registerRedfishRoutes(app: FastifyInstance, service: FacadeServi
         reply.header("Allow", READ_ONLY_ALLOW.join(", "));
         return sendRedfishError(reply, 405, baseMessage("OperationNotAllowed"));
       }
-      return sendJson(reply, 200, { v1: "/redfish/v1/" }, { "cache-control": CACHE_CONTROL });
+      return sendDocument(request, reply, VERSION_DOCUMENT, "application/json; charset=utf-8");
     }
     if (method === "GET") return get(request, reply, parsed);
     if (WRITE_METHODS.has(method)) return write(request, reply, parsed);

@@ -53,6 +53,10 @@ describe("ServiceRoot", () => {
     expect(metadata.headers["content-type"]).toContain("application/xml");
     expect(metadata.body).toContain('<edmx:Include Namespace="ComputerSystem.v1_27_0"/>');
     expect(metadata.body).toContain('<edmx:Include Namespace="AggregationService.v1_0_3"/>');
+    const again = await facade.get("/redfish/v1/$metadata", { "if-none-match": String(metadata.headers.etag) });
+    expect(again.statusCode).toBe(304);
+    const versions = await facade.get("/redfish");
+    expect(versions.headers.etag).toMatch(/^"/);
     const odata = await facade.json("/redfish/v1/odata");
     expect(odata.value).toContainEqual({ name: "Systems", kind: "Singleton", url: "/redfish/v1/Systems" });
   });
