@@ -36,6 +36,11 @@ export const FORWARD_DEADLINE_GRACE_MS = 250;
 export const RETRY_AFTER_SECONDS = 5;
 /** Largest request body the facade reads (413 PayloadTooLarge beyond). */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+/**
+ * Requests to one member in flight at once. Beyond it the facade answers 503 at once: a console
+ * asking a hung BMC for many different URIs cannot pile up waiting requests without bound.
+ */
+export const MAX_FORWARDS_IN_FLIGHT_PER_MEMBER = 64;
 /** Largest member answer the facade accepts; a larger one counts as a failed member read. */
 export const MAX_UPSTREAM_BODY_BYTES = 16 * 1024 * 1024;
 /** Longest request path (400 beyond), and most segments in it. */

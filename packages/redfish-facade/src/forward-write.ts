@@ -4,7 +4,7 @@
 import type { FacadeMember, UpstreamError } from "./facade-cluster.ts";
 import { type FacadeService, memberRefused } from "./facade-service.ts";
 import type { MemberRootMap } from "./member-discovery.ts";
-import { headerValue, toAnswer } from "./member-reader.ts";
+import { headerValue, MemberBusyError, toAnswer } from "./member-reader.ts";
 import { facadeUriOwner, memberResourceToFacade, memberUriToFacade, rewriteString } from "./member-uri.ts";
 import { baseMessage } from "./redfish-error.ts";
 import { type Served, servedError } from "./served.ts";
@@ -103,9 +103,9 @@ export async function forwardWrite(service: FacadeService, write: MemberWrite): 
   } catch (error) {
     // No answer does not mean nothing happened: forget what was cached from the member.
     service.reader.invalidate(write.member.id);
-    const upstream = error as UpstreamError;
+    const reason = error instanceof MemberBusyError ? "busy" : (error as UpstreamError).kind;
     return service.missingResource(
-      { kind: "missing", reason: upstream.kind, memberId: write.member.id, detail: upstream.message },
+      { kind: "missing", reason, memberId: write.member.id, detail: (error as Error).message },
       write.facadePath,
     );
   }

@@ -14,12 +14,27 @@ import {
   type FacadeTimeouts,
   FORWARD_DEADLINE_GRACE_MS,
   MAX_CACHED_MEMBER_ANSWERS,
+  MAX_FORWARDS_IN_FLIGHT_PER_MEMBER,
   MAX_UPSTREAM_BODY_BYTES,
 } from "./facade-limits.ts";
 import { FACADE_MARKER_HEADER, FACADE_MARKER_VALUE } from "./loop-guard.ts";
 
-/** Why a member gave no usable answer. `bad-answer`: a 5xx, or a body that is not JSON or too large. */
-export type MissingReason = UpstreamFailureKind | "bad-answer";
+/**
+ * Why a member gave no usable answer. `bad-answer`: a 5xx, or a body that is not JSON or too
+ * large; `busy`: MAX_FORWARDS_IN_FLIGHT_PER_MEMBER requests to it are already waiting.
+ */
+export type MissingReason = UpstreamFailureKind | "bad-answer" | "busy";
+
+/** The member already has MAX_FORWARDS_IN_FLIGHT_PER_MEMBER requests in flight. */
+export class MemberBusyError extends Error {
+  readonly code = "FACADE_ERR_MEMBER_BUSY";
+  readonly memberId: string;
+  constructor(memberId: string, memberName: string) {
+    super(`${memberName} already has ${MAX_FORWARDS_IN_FLIGHT_PER_MEMBER} requests in flight`);
+    this.name = "MemberBusyError";
+    this.memberId = memberId;
+  }
+}
 
 export interface MemberAnswer {
   readonly kind: "answer";
@@ -69,6 +84,7 @@ export class MemberReader {
   /** Answers and failures alike: a member that failed is asked again only after the TTL too. */
   private readonly cache = new Map<string, { readonly read: MemberRead; readonly atMs: number }>();
   private readonly inFlight = new Map<string, Promise<MemberRead>>();
+  private readonly forwardsInFlight = new Map<string, number>();
   /** Bumped by invalidate(): a read started before a write must not refill the cache with old state. */
   private readonly generation = new Map<string, number>();
 
@@ -78,8 +94,14 @@ export class MemberReader {
     this.nowMs = options.nowMs ?? (() => performance.now());
   }
 
-  /** One request to a member, bounded by `timeoutMs` plus a grace the facade enforces itself. */
+  /**
+   * One request to a member, bounded by `timeoutMs` plus a grace the facade enforces itself, and
+   * by MAX_FORWARDS_IN_FLIGHT_PER_MEMBER (MemberBusyError beyond it).
+   */
   async send(member: FacadeMember, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const inFlight = this.forwardsInFlight.get(member.id) ?? 0;
+    if (inFlight >= MAX_FORWARDS_IN_FLIGHT_PER_MEMBER) throw new MemberBusyError(member.id, member.name);
+    this.forwardsInFlight.set(member.id, inFlight + 1);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
@@ -100,6 +122,9 @@ export class MemberReader {
       throw new UpstreamError("unreachable", member.id, `forward to ${member.name} failed`, { cause: error });
     } finally {
       clearTimeout(timer);
+      const left = (this.forwardsInFlight.get(member.id) ?? 1) - 1;
+      if (left === 0) this.forwardsInFlight.delete(member.id);
+      else this.forwardsInFlight.set(member.id, left);
     }
   }
 
@@ -185,6 +210,9 @@ export class MemberReader {
         timeoutMs: this.timeouts.memberReadTimeoutMs,
       });
     } catch (error) {
+      if (error instanceof MemberBusyError) {
+        return { kind: "missing", reason: "busy", memberId: member.id, detail: error.message };
+      }
       const upstream = error as UpstreamError;
       return { kind: "missing", reason: upstream.kind, memberId: member.id, detail: upstream.message };
     }
@@ -192,9 +220,14 @@ export class MemberReader {
   }
 }
 
+/** UTF-8 size of a text, counted only when its length leaves any doubt (a char is 1 to 3 bytes). */
+function utf8Bytes(text: string): number {
+  return text.length * 3 <= MAX_UPSTREAM_BODY_BYTES ? text.length : Buffer.byteLength(text);
+}
+
 /** Bounded like any member answer: the messages of a Redfish error body, or none. */
 function redfishMessagesIn(text: string): unknown[] {
-  if (text.length > MAX_UPSTREAM_BODY_BYTES) return [];
+  if (utf8Bytes(text) > MAX_UPSTREAM_BODY_BYTES) return [];
   try {
     const body = JSON.parse(text) as { error?: { "@Message.ExtendedInfo"?: unknown } };
     const messages = body?.error?.["@Message.ExtendedInfo"];
@@ -217,7 +250,7 @@ export function toAnswer(member: FacadeMember, response: UpstreamResponse, nowMs
       serverError: { statusCode: response.statusCode, messages: redfishMessagesIn(response.text) },
     };
   }
-  if (response.text.length > MAX_UPSTREAM_BODY_BYTES) {
+  if (utf8Bytes(response.text) > MAX_UPSTREAM_BODY_BYTES) {
     return { kind: "missing", reason: "bad-answer", memberId: member.id, detail: `${member.name} answered too much` };
   }
   let json: unknown;

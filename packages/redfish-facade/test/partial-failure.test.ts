@@ -2,6 +2,7 @@
 // nor vanishes silently: collections answer with the others and name each missing source; its
 // resources get 503/504/502 Redfish errors within the read deadline; it comes back when it heals.
 import { afterEach, describe, expect, it } from "vitest";
+import { MAX_FORWARDS_IN_FLIGHT_PER_MEMBER } from "../src/index.ts";
 import { CONSOLE, type Facade, messageIds, startFacade, threeMembers, waitFor } from "./support/facade-fixture.ts";
 
 let facade: Facade;
@@ -83,6 +84,25 @@ describe("a member that does not answer", () => {
     const resource = await facade.get("/redfish/v1/Chassis/bmc3_chassis");
     expect(resource.statusCode).toBe(500);
     expect(messageIds(resource)).toEqual(["InternalError"]);
+  });
+
+  it("a hung member holds at most MAX_FORWARDS_IN_FLIGHT_PER_MEMBER requests; the rest get 503 at once", async () => {
+    facade = await start();
+    await facade.json("/redfish/v1/Systems");
+    await facade.cluster.setFaults("bmc2", { hang: true });
+    const extra = 6;
+    const answers = await Promise.all(
+      Array.from({ length: MAX_FORWARDS_IN_FLIGHT_PER_MEMBER + extra }, (_, i) =>
+        (facade as Facade).get(`/redfish/v1/Systems/bmc2_system1/Nothing${i}`),
+      ),
+    );
+    const statuses = answers.map((a) => a.statusCode);
+    // A background refresh of a cached answer from bmc2 may hold a slot too.
+    expect(statuses.filter((s) => s !== 503 && s !== 504)).toEqual([]);
+    expect(statuses.filter((s) => s === 504).length).toBeLessThanOrEqual(MAX_FORWARDS_IN_FLIGHT_PER_MEMBER);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(extra);
+    // The other members are not held up by it.
+    expect((await facade.get("/redfish/v1/Systems/bmc1_system/Processors")).statusCode).toBe(200);
   });
 
   it("connections reset: named as missing", async () => {
