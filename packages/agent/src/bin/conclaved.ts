@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load-config.ts";
 import { DEFAULT_CONFIG_FILE } from "../config/schema.ts";
-import { startDaemon } from "../daemon/daemon.ts";
+import type { Daemon } from "../daemon/daemon.ts";
 import { createRootLogger } from "../daemon/root-logger.ts";
 import { AgentError, ClusterSecretError, ConfigError, NodeKeyError } from "../errors.ts";
 
@@ -45,7 +45,7 @@ const logger = createRootLogger();
 for (const warning of loaded.warnings) logger.warn({ component: "config", config: configFile }, warning);
 
 const startAbort = new AbortController();
-let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+let daemon: Daemon | undefined;
 let signalled = false;
 const onSignal = (signal: NodeJS.Signals): void => {
   if (signalled) {
@@ -74,6 +74,11 @@ process.on("SIGHUP", () => {
 });
 
 try {
+  // Loaded once the config is known good: a bad config is reported without loading the daemon's
+  // parts (the Redfish facade, libp2p), which takes seconds on a small BMC.
+  const { startDaemon } = await import("../daemon/daemon.ts");
+  // A signal that came while loading: nothing was started yet.
+  startAbort.signal.throwIfAborted();
   daemon = await startDaemon({ config: loaded.config, configFile, logger, signal: startAbort.signal });
 } catch (error) {
   if (startAbort.signal.aborted) {

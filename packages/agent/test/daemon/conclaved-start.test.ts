@@ -1,4 +1,4 @@
-// Proves conclaved refuses a bad configuration with exit code 2 and one clear message naming the file and the key, and a cluster secret readable by others with exit code 2 naming the file.
+// Proves conclaved refuses a bad configuration with exit code 2 and one clear message naming the file and the key, a cluster secret readable by others with exit code 2 naming the file, and a facade TLS key that is not there (facadeTls.enabled) with exit code 2 naming it.
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,5 +48,25 @@ describe.concurrent("conclaved start-up errors", () => {
     );
     expect(status).toBe(2);
     expect(stderr).toContain(secret);
+  });
+
+  it("exits 2 when TLS is required and the facade's key is not there, naming the file", async ({ expect }) => {
+    const secret = join(dir, "tls-cluster.key");
+    writeFileSync(secret, generateClusterSecret(), { mode: 0o600 });
+    const keyFile = join(dir, "absent-facade.key");
+    const { status, stderr } = await run(
+      `clusterName: rack-a
+secretFile: ${secret}
+stateDir: ${join(dir, "tls-state")}
+mdns: false
+listen: [/ip4/127.0.0.1/tcp/0]
+nodeHttp: "127.0.0.1:0"
+facadeTls:
+  enabled: true
+  keyFile: ${keyFile}
+`,
+    );
+    expect(status).toBe(2);
+    expect(stderr).toContain(`the facade's TLS key ${keyFile} does not exist (conclave init writes one)`);
   });
 });
