@@ -15,7 +15,7 @@ import {
   type TimingProfile,
   waitForVip,
 } from "./loopback-group.ts";
-import { readUnitNodeOptions } from "./unit-node-options.ts";
+import { readUnitMemoryEnvironment } from "./unit-environment.ts";
 
 const GROUP_SIZE = 3;
 const CLUSTER_NAME = "demo";
@@ -120,7 +120,7 @@ function shellQuote(value: string): string {
 }
 
 const { timing, exitAfterMs } = parseOptions();
-const nodeOptions = readUnitNodeOptions();
+const agentEnvironment = readUnitMemoryEnvironment();
 console.log(
   `Starting ${GROUP_SIZE} simulated BMCs and ${GROUP_SIZE} Conclave agents on loopback (timing ${timing})...`,
 );
@@ -150,7 +150,7 @@ try {
     timing,
     daemonCommand: [process.execPath, SOURCE_DAEMON],
     cliCommand: [process.execPath, SOURCE_CLI],
-    agentNodeOptions: nodeOptions,
+    agentEnvironment,
     tempPrefix: "conclave-demo-",
   });
   group = await starting;

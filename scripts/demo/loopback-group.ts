@@ -48,8 +48,8 @@ export interface LoopbackGroupInit {
   /** How to run `conclaved` and `conclave`: argv prefixes, e.g. [node, "dist/conclaved.mjs"]. */
   readonly daemonCommand: readonly string[];
   readonly cliCommand: readonly string[];
-  /** NODE_OPTIONS for the agents (memory flags); undefined keeps the caller's environment. */
-  readonly agentNodeOptions?: string;
+  /** Variables set for the agents only (e.g. the unit's NODE_OPTIONS and MALLOC_ARENA_MAX). */
+  readonly agentEnvironment?: Readonly<Record<string, string>>;
   /** Health thresholds a busy test machine cannot reach, so no hand-over for CPU disturbs a test. */
   readonly relaxedHealth?: boolean;
   /** Prefix of the temp dir's name. */
@@ -372,7 +372,7 @@ export async function startLoopbackGroup(init: LoopbackGroupInit): Promise<Loopb
     for (let i = 0; i < init.size; i++) ports.push(await freePort());
     const peers = ports.map((port) => `/ip4/127.0.0.1/tcp/${port}`);
     const env: NodeJS.ProcessEnv = { ...process.env, CONCLAVE_LOG_LEVEL: "info", NOTIFY_SOCKET: "" };
-    if (init.agentNodeOptions !== undefined) env.NODE_OPTIONS = init.agentNodeOptions;
+    Object.assign(env, init.agentEnvironment);
     for (let i = 0; i < init.size; i++) {
       const name = `bmc${i + 1}`;
       const stateDir = join(dir, `state-${name}`);

@@ -15,6 +15,15 @@ import {
   waitForVip,
 } from "../../scripts/demo/loopback-group.ts";
 
+/**
+ * The Node binaries the cluster boots on: this one, and CONCLAVE_TEST_EXTRA_NODE when set (e.g. a
+ * Node 22 next to the toolchain's Node 24: the bundles target node22).
+ */
+const NODE_BINARIES = [
+  process.execPath,
+  ...(process.env.CONCLAVE_TEST_EXTRA_NODE ? [process.env.CONCLAVE_TEST_EXTRA_NODE] : []),
+];
+
 /** Bound on the cluster forming and the VIP answering (timing `fast`, 3 agents on a busy 2-core host). */
 const VIP_TIMEOUT_MS = 40_000;
 
@@ -22,8 +31,7 @@ describe("the one-file bundle", () => {
   const buildDir = mkdtempSync(join(tmpdir(), "conclave-bundle-build-"));
   const installDir = mkdtempSync(join(tmpdir(), "conclave-bundle-install-"));
   let files: BundleFile[] = [];
-  let group: LoopbackGroup | undefined;
-  let pids: number[] = [];
+  const groups: LoopbackGroup[] = [];
 
   beforeAll(async () => {
     ({ files } = await buildBundle({ outdir: buildDir }));
@@ -32,7 +40,7 @@ describe("the one-file bundle", () => {
   });
 
   afterAll(async () => {
-    await group?.stop();
+    await Promise.all(groups.map((group) => group.stop()));
     rmSync(buildDir, { recursive: true, force: true });
     rmSync(installDir, { recursive: true, force: true });
   });
@@ -66,40 +74,44 @@ describe("the one-file bundle", () => {
     expect(execFileSync(process.execPath, [built.files[0]?.file as string], { encoding: "utf8" })).toBe(expected);
   });
 
-  it("boots a 3-node cluster whose VIP serves the cluster's ServiceRoot, then leaves nothing behind", async () => {
-    group = await startLoopbackGroup({
-      size: 3,
-      clusterName: "bundle-test",
-      timing: "fast",
-      daemonCommand: [process.execPath, join(installDir, "conclaved.mjs")],
-      cliCommand: [process.execPath, join(installDir, "conclave.mjs")],
-      relaxedHealth: true,
-      tempPrefix: "conclave-bundle-cluster-",
-    });
-    pids = group.pids();
-    expect(pids).toHaveLength(6);
-    const root = await waitForVip(group, VIP_TIMEOUT_MS).catch(async (error: unknown) => {
-      throw new Error(`${String(error)}\n${agentLogs(group as LoopbackGroup)}`);
-    });
-    expect(root.uuid).toMatch(/^[0-9a-f-]{36}$/);
-    // A follower knows the UUID once it has applied the PoC's `cluster.init`.
-    const status = await eventually(
-      "a follower to report the cluster UUID",
-      async () => {
-        const followerStatus = await (group as LoopbackGroup).status(1);
-        return followerStatus.cluster.uuid === null ? undefined : followerStatus;
-      },
-      VIP_TIMEOUT_MS,
-    );
-    expect(status.cluster.uuid).toBe(root.uuid);
-    expect(status.members).toHaveLength(3);
-    expect(status.pocId).not.toBeNull();
+  it.each(NODE_BINARIES)(
+    "boots a 3-node cluster on %s whose VIP serves the cluster's ServiceRoot, then leaves nothing behind",
+    async (node) => {
+      const group = await startLoopbackGroup({
+        size: 3,
+        clusterName: "bundle-test",
+        timing: "fast",
+        daemonCommand: [node, join(installDir, "conclaved.mjs")],
+        cliCommand: [node, join(installDir, "conclave.mjs")],
+        relaxedHealth: true,
+        tempPrefix: "conclave-bundle-cluster-",
+      });
+      groups.push(group);
+      const pids = group.pids();
+      expect(pids).toHaveLength(6);
+      const root = await waitForVip(group, VIP_TIMEOUT_MS).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\n${agentLogs(group)}`);
+      });
+      expect(root.uuid).toMatch(/^[0-9a-f-]{36}$/);
+      // A follower knows the UUID once it has applied the PoC's `cluster.init`.
+      const status = await eventually(
+        "a follower to report the cluster UUID",
+        async () => {
+          const followerStatus = await group.status(1);
+          return followerStatus.cluster.uuid === null ? undefined : followerStatus;
+        },
+        VIP_TIMEOUT_MS,
+      );
+      expect(status.cluster.uuid).toBe(root.uuid);
+      expect(status.members).toHaveLength(3);
+      expect(status.pocId).not.toBeNull();
 
-    const dir = group.dir;
-    await group.stop();
-    for (const pid of pids) expect(isRunning(pid), `pid ${pid} still running`).toBe(false);
-    expect(existsSync(dir)).toBe(false);
-  });
+      const dir = group.dir;
+      await group.stop();
+      for (const pid of pids) expect(isRunning(pid), `pid ${pid} still running`).toBe(false);
+      expect(existsSync(dir)).toBe(false);
+    },
+  );
 });
 
 function agentLogs(group: LoopbackGroup): string {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SHUTDOWN_TRANSFER_WAIT_MS } from "../../packages/agent/src/daemon/daemon.ts";
-import { readUnitNodeOptions, SYSTEMD_UNIT_FILE } from "../../scripts/demo/unit-node-options.ts";
+import { readUnitMemoryEnvironment, SYSTEMD_UNIT_FILE } from "../../scripts/demo/unit-environment.ts";
 
 const SYSTEM_UNIT_DIRS = ["/usr/lib/systemd/system", "/lib/systemd/system"];
 const unitText = readFileSync(SYSTEMD_UNIT_FILE, "utf8");
@@ -102,13 +102,15 @@ describe("deploy/systemd/conclaved.service", () => {
     expect(families).toEqual(expect.arrayContaining(["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET"]));
   });
 
-  it("sets NODE_OPTIONS that this Node accepts", () => {
-    const nodeOptions = readUnitNodeOptions();
-    expect(nodeOptions).toMatch(/--max-old-space-size=\d+/);
+  it("sets memory settings that this Node accepts", () => {
+    const memory = readUnitMemoryEnvironment();
+    expect(memory.NODE_OPTIONS).toMatch(/--max-old-space-size=\d+/);
+    expect(memory.MALLOC_ARENA_MAX).toMatch(/^\d+$/);
+    // Node refuses to start on an option it does not allow in NODE_OPTIONS.
     const output = execFileSync(process.execPath, ["-e", "process.stdout.write(process.env.NODE_OPTIONS)"], {
       encoding: "utf8",
-      env: { ...process.env, NODE_OPTIONS: nodeOptions },
+      env: { ...process.env, ...memory },
     });
-    expect(output).toBe(nodeOptions);
+    expect(output).toBe(memory.NODE_OPTIONS);
   });
 });
