@@ -28,6 +28,7 @@ export type AgentErrorCode =
   | "AGENT_ERR_BOOTSTRAP"
   | "AGENT_ERR_COMMAND_FAILED"
   | "AGENT_ERR_COMMAND_TIMEOUT"
+  | "AGENT_ERR_COMMAND_ABORTED"
   | "AGENT_ERR_COMMAND_NOT_FOUND"
   | "AGENT_ERR_VIP_PERMISSION"
   | "AGENT_ERR_VIP_INTERFACE"
@@ -182,6 +183,13 @@ export class CommandFailedError extends AgentError {
 export class CommandTimeoutError extends AgentError {
   constructor(command: string, args: readonly string[], timeoutMs: number) {
     super("AGENT_ERR_COMMAND_TIMEOUT", `${command} ${args.join(" ")} did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/** The caller stopped the command (e.g. an announcement cut short by a VIP release). */
+export class CommandAbortedError extends AgentError {
+  constructor(command: string, args: readonly string[]) {
+    super("AGENT_ERR_COMMAND_ABORTED", `${command} ${args.join(" ")} was stopped before it finished`);
   }
 }
 

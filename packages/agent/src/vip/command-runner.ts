@@ -1,7 +1,7 @@
 // The one door to external commands (ip, arping, na6): execFile with no shell, a timeout and
 // bounded output, failures turned into AGENT_ERR_COMMAND_* errors. Unit tests pass a fake.
 import { execFile } from "node:child_process";
-import { CommandFailedError, CommandNotFoundError, CommandTimeoutError } from "../errors.ts";
+import { CommandAbortedError, CommandFailedError, CommandNotFoundError, CommandTimeoutError } from "../errors.ts";
 
 /** How long one command may run before it is killed. `ip` answers in milliseconds; arping -c 1 in one send. */
 export const COMMAND_TIMEOUT_MS = 5_000;
@@ -15,6 +15,8 @@ export interface CommandResult {
 
 export interface CommandRunOptions {
   readonly timeoutMs?: number;
+  /** Aborting kills the command (SIGKILL) and rejects with CommandAbortedError. */
+  readonly signal?: AbortSignal;
 }
 
 export interface CommandRunner {
@@ -53,14 +55,23 @@ export function execFileRunner(init: ExecFileRunnerInit = {}): CommandRunner {
         execFile(
           file,
           fileArgs,
-          { timeout: timeoutMs, maxBuffer, encoding: "utf8", killSignal: "SIGKILL", windowsHide: true },
+          {
+            timeout: timeoutMs,
+            maxBuffer,
+            encoding: "utf8",
+            killSignal: "SIGKILL",
+            windowsHide: true,
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
+          },
           (error, stdout, stderr) => {
             if (error === null) {
               resolve({ stdout, stderr });
               return;
             }
             const failure = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
-            if (failure.code === "ENOENT") {
+            if (failure.name === "AbortError" || options.signal?.aborted === true) {
+              reject(new CommandAbortedError(command, args));
+            } else if (failure.code === "ENOENT") {
               reject(new CommandNotFoundError(file, INSTALL_HINTS[file] ?? "install it"));
             } else if (failure.killed === true && failure.code !== "ERR_CHILD_PROCESS_STDIO_MAXBUFFER") {
               reject(new CommandTimeoutError(command, args, timeoutMs));

@@ -16,6 +16,7 @@ import { isIPv6 } from "node:net";
 import type { VipMode } from "../config/schema.ts";
 import {
   AgentError,
+  CommandAbortedError,
   CommandFailedError,
   CommandNotFoundError,
   VipAddressInUseError,
@@ -145,6 +146,8 @@ export function createVipManager(init: VipManagerInit): VipManager {
   // --- announcements (interface mode) ---
   let announceTimer: ReturnType<typeof setTimeout> | undefined;
   let announcing: Promise<void> | undefined;
+  /** Kills the announcement in flight: `arping -U -c 1` waits a whole second for replies that never come. */
+  let announceAbort: AbortController | undefined;
   let announceGeneration = 0;
 
   const announceCommand = (): [string, string[]] =>
@@ -154,13 +157,15 @@ export function createVipManager(init: VipManagerInit): VipManager {
 
   const announceOnce = async (generation: number): Promise<boolean> => {
     const [command, args] = announceCommand();
+    const abort = new AbortController();
+    announceAbort = abort;
     try {
-      await runner.run(command, args);
+      await runner.run(command, args, { signal: abort.signal });
       announcementsSent += 1;
       return true;
     } catch (err) {
+      if (generation !== announceGeneration || err instanceof CommandAbortedError) return false;
       announcementFailures += 1;
-      if (generation !== announceGeneration) return false;
       if (err instanceof CommandNotFoundError) {
         lastError = err.message;
         logger.error(
@@ -198,7 +203,10 @@ export function createVipManager(init: VipManagerInit): VipManager {
     announceGeneration += 1;
     if (announceTimer !== undefined) clearTimeout(announceTimer);
     announceTimer = undefined;
-    // An arping in flight would announce our MAC after the address is gone: let it finish first.
+    // An arping in flight would announce our MAC after the address is gone: stop it (it has sent its
+    // one packet within milliseconds; the rest of its second is spent waiting for replies).
+    announceAbort?.abort();
+    announceAbort = undefined;
     if (announcing !== undefined) await announcing;
     announcing = undefined;
   };
@@ -256,19 +264,28 @@ export function createVipManager(init: VipManagerInit): VipManager {
     }
   };
 
-  /** Removes every entry of the VIP from the interface; true when one was there. */
+  /**
+   * Removes every entry of the VIP from the interface; true when one was there. The entry this
+   * manager adds goes first, with one command: while it is there the old PoC still answers ARP
+   * for the VIP, and a successor may already be claiming it. Leftovers with another prefix (from a
+   * run with another config) are looked for afterwards.
+   */
   const removeFromInterface = async (): Promise<boolean> => {
-    let entries: { address: string; prefix: number }[] | undefined;
+    let removed = await deleteAddress(prefix);
+    let entries: { address: string; prefix: number }[];
     try {
-      entries = await findAddresses();
+      entries = (await findAddresses()) ?? [];
     } catch (err) {
-      // Cannot list (a minimal ip, say): delete blindly with the configured prefix.
-      logger.warn({ err, vip, interface: iface }, "cannot list the interface's addresses; removing the VIP blindly");
-      entries = undefined;
+      logger.warn(
+        { err, vip, interface: iface },
+        "cannot list the interface's addresses to look for leftover VIP entries",
+      );
+      return removed;
     }
-    if (entries === undefined) return deleteAddress(prefix);
-    let removed = false;
-    for (const entry of entries) removed = (await deleteAddress(entry.prefix)) || removed;
+    for (const entry of entries) {
+      if (removed && entry.prefix === prefix) continue; // the same entry, spelled differently (IPv6)
+      removed = (await deleteAddress(entry.prefix)) || removed;
+    }
     return removed;
   };
 
