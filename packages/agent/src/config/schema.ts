@@ -26,6 +26,10 @@ const Thresholds = (what: string, warningPercent: number, criticalPercent: numbe
     {
       warningPercent: Percent(`${what} usage (percent) at which the node reports a warning`, warningPercent),
       criticalPercent: Percent(`${what} usage (percent) at which the node reports critical health`, criticalPercent),
+      judged: Type.Boolean({
+        default: true,
+        description: `\`false\`: ${what.toLowerCase()} usage is still sampled and reported, but never makes the node unhealthy (a host shared with other load).`,
+      }),
     },
     { additionalProperties: false, default: {} },
   );

@@ -378,11 +378,16 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     // (and stops before the address goes). Loopback mode binds through the VIP manager's hook.
     const facadeOnInterface = config.vip.mode === "interface" && vipAddress !== undefined ? claimListener : undefined;
     let vipChain: Promise<void> = Promise.resolve();
-    const serialized = (operation: () => Promise<void>): void => {
+    /** Runs `operation` after the claims and releases before it; resolves or rejects with it. */
+    const serialized = (operation: () => Promise<void>): Promise<void> => {
       vipBusy = true;
-      vipChain = vipChain.then(operation).finally(() => {
-        vipBusy = false;
-      });
+      const run = vipChain.then(operation);
+      vipChain = run
+        .catch(() => undefined)
+        .finally(() => {
+          vipBusy = false;
+        });
+      return run;
     };
     const claimVip = (reason: string): void => {
       vipWanted = true;
@@ -397,14 +402,25 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         }
       });
     };
-    const releaseVip = (reason: string): void => {
+    /**
+     * The address goes first: while it is on the interface this node answers ARP for the VIP, and a
+     * successor may be claiming it already. The facade listener bound to it stops right after.
+     * Resolves once both are done; rejects when the address could not be removed (logged here).
+     */
+    const releaseVip = (reason: string): Promise<void> => {
       vipWanted = false;
-      serialized(async () => {
+      return serialized(async () => {
         try {
-          if (facadeOnInterface !== undefined) await facadeOnInterface.unbind(vipAddress as string);
           await vip.release(reason);
         } catch (error) {
           log.error({ err: error, reason }, "could not release the VIP");
+          throw error;
+        } finally {
+          if (facadeOnInterface !== undefined) {
+            await facadeOnInterface
+              .unbind(vipAddress as string)
+              .catch((error: unknown) => log.error({ err: error }, "could not stop the facade on the VIP"));
+          }
         }
       });
     };
@@ -417,10 +433,16 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         planner.reset();
       }
     });
-    driver.on("leaseLost", ({ term, reason }) => releaseVip(`lease lost in term ${term} (${reason})`));
+    // Every lease loss releases the VIP through the driver's fence, which also holds back a
+    // transfer's TimeoutNow until the release is done (the successor claims the VIP at once).
+    driver.setLeaseFence((reason) => releaseVip(`lease lost in term ${driver.status().term} (${reason})`));
     driver.on("leadershipChanged", ({ role, leaderId, term, previousRole, previousLeaderId }) => {
       if (previousRole === "leader" && role !== "leader") {
-        releaseVip(`leadership lost in term ${term}: ${leaderId === NO_NODE ? "no PoC yet" : `${leaderId} leads`}`);
+        releaseVip(
+          `leadership lost in term ${term}: ${leaderId === NO_NODE ? "no PoC yet" : `${leaderId} leads`}`,
+        ).catch(
+          () => undefined, // logged by releaseVip; the reconcile timer retries
+        );
       }
       healthPolicy.reset();
       // A notice is for the node that takes over: once someone else leads, it is stale.
@@ -737,7 +759,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         const leaseHeld = driver.status().lease.held;
         const serving = vip.status().held && (facadeOnInterface === undefined || vipServer?.server.listening === true);
         if (leaseHeld && !vipBusy && !serving) claimVip("PoC with lease: retrying the claim");
-        if (!leaseHeld && vipWanted && !vipBusy) releaseVip("no lease");
+        if (!leaseHeld && vipWanted && !vipBusy) releaseVip("no lease").catch(() => undefined);
         pocDuties();
         reportToPoc();
       } catch (error) {
@@ -794,7 +816,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
             log.warn({ err: error }, "could not hand leadership over before stopping");
           }
         }
-        releaseVip(`shutting down (${reason})`);
+        releaseVip(`shutting down (${reason})`).catch(() => undefined);
         await vipChain;
         await runCleanups();
         log.info({}, "stopped");

@@ -49,9 +49,10 @@ interface Finding {
 function judgePercent(
   name: string,
   value: number | undefined,
-  thresholds: { warningPercent: number; criticalPercent: number },
+  thresholds: { warningPercent: number; criticalPercent: number; judged?: boolean },
 ): Finding | undefined {
   if (value === undefined) return undefined;
+  if (thresholds.judged === false) return undefined;
   const shown = Math.round(value);
   if (value >= thresholds.criticalPercent) {
     return { level: "critical", reason: `${name} ${shown}% >= critical ${thresholds.criticalPercent}%` };

@@ -26,9 +26,9 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, imp
 
 /** The config's defaults: cpu 90/98, memory 85/95, disk 85/95, BMC grace 10 s. */
 const thresholds = {
-  cpu: { warningPercent: 90, criticalPercent: 98 },
-  memory: { warningPercent: 85, criticalPercent: 95 },
-  disk: { warningPercent: 85, criticalPercent: 95 },
+  cpu: { warningPercent: 90, criticalPercent: 98, judged: true },
+  memory: { warningPercent: 85, criticalPercent: 95, judged: true },
+  disk: { warningPercent: 85, criticalPercent: 95, judged: true },
   bmcUnreachableGraceMs: 10_000,
 };
 
@@ -94,6 +94,13 @@ describe("evaluateHealth", () => {
     expect(report.level).toBe("critical");
     expect(report.reasons).toEqual(["disk 96% >= critical 95%", "cpu 91% >= warning 90%"]);
     expect(evaluateHealth({ ...healthy, memoryPercent: 85 }, thresholds).level).toBe("warning");
+  });
+
+  it("reports a metric that is not judged without letting it change the level", () => {
+    const shared = { ...thresholds, cpu: { ...thresholds.cpu, judged: false } };
+    const report = evaluateHealth({ ...healthy, cpuPercent: 100 }, shared);
+    expect(report).toMatchObject({ level: "ok", reasons: [], cpuPercent: 100 });
+    expect(evaluateHealth({ ...healthy, cpuPercent: 100 }, thresholds).level).toBe("critical");
   });
 
   it("gives an unreachable BMC a grace period as a warning, then calls it critical", () => {
