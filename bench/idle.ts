@@ -69,7 +69,6 @@ interface GroupModule {
     daemonCommand: readonly string[];
     cliCommand: readonly string[];
     agentEnvironment?: Readonly<Record<string, string>>;
-    relaxedHealth?: boolean;
     tempPrefix?: string;
   }): Promise<Group>;
   waitForVip(group: Group, timeoutMs: number): Promise<{ url: string; uuid: string }>;
@@ -141,7 +140,6 @@ async function measure(
     daemonCommand,
     cliCommand,
     agentEnvironment: environment,
-    relaxedHealth: true,
     tempPrefix: `conclave-bench-idle-${variant}-`,
   });
   try {

@@ -23,11 +23,7 @@ const CLUSTER_NAME = "demo";
 const VIP_TIMEOUT_MS = 90_000;
 /** Bound on the facade listing the members' systems after the VIP first answers. */
 const SYSTEMS_TIMEOUT_MS = 30_000;
-/**
- * Bound on waiting for the autopilot to promote the learners (10 s of stability on `lan`). A
- * member in critical health is not promoted: on one host the three agents share its CPU, and a
- * saturated host makes every one of them critical.
- */
+/** Bound on waiting for the autopilot to promote the learners (10 s of stability on `lan`). */
 const VOTERS_TIMEOUT_MS = 15_000;
 /** Longest --exit-after accepted: a day. */
 const EXIT_AFTER_MS_MAX = 86_400_000;

@@ -83,7 +83,6 @@ describe("the one-file bundle", () => {
         timing: "fast",
         daemonCommand: [node, join(installDir, "conclaved.mjs")],
         cliCommand: [node, join(installDir, "conclave.mjs")],
-        relaxedHealth: true,
         tempPrefix: "conclave-bundle-cluster-",
       });
       groups.push(group);
