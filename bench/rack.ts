@@ -82,14 +82,15 @@ async function conclaveRun(
   kills: number,
   transfers: number,
 ): Promise<{ unplanned: Distribution; transfer: Distribution | undefined; dualVipMs: number }> {
-  const rack = Rack.create({ size, timing });
+  const rack = await Rack.create({ size, timing });
   const watch = new VipWatch(rack.vip);
   let probe: ConsoleProbe | undefined;
   try {
     for (const node of rack.nodes) watch.watch(node.host.namespace);
     rack.start();
     await rack.converged(FORM_TIMEOUT_MS);
-    probe = new ConsoleProbe(rack.console.namespace, `${rack.facadeUrl}/redfish/v1`);
+    const token = await rack.login(FORM_TIMEOUT_MS);
+    probe = new ConsoleProbe(rack.console.namespace, `${rack.facadeUrl}/redfish/v1/Systems`, token);
     await sleep(SETTLE_MS);
     const unplanned: number[] = [];
     for (let i = 0; i < kills; i++) {
@@ -119,6 +120,9 @@ async function conclaveRun(
       transfer: transfers > 0 ? distribution(planned) : undefined,
       dualVipMs: round(watch.overlapMs("live"), 1),
     };
+  } catch (error) {
+    process.stderr.write(`${label} failed; the rack's last log lines:\n${rack.logs(20)}\n`);
+    throw error;
   } finally {
     probe?.stop();
     watch.stop();

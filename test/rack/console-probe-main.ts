@@ -4,6 +4,8 @@
 // `node` is the X-Conclave-Node header of the answer, when the facade sends one. Every attempt
 // has its own deadline, so a VIP that goes silent shows as failed attempts, not as one long wait.
 // Runs until killed. Arguments: url intervalMs timeoutMs [token]
+import { request } from "node:http";
+
 const [url, intervalText, timeoutText, token] = process.argv.slice(2);
 if (url === undefined || intervalText === undefined || timeoutText === undefined) {
   process.stderr.write("usage: console-probe-main.ts URL INTERVAL_MS TIMEOUT_MS [TOKEN]\n");
@@ -13,28 +15,36 @@ const intervalMs = Number(intervalText);
 const timeoutMs = Number(timeoutText);
 const headers: Record<string, string> = token === undefined || token === "" ? {} : { "x-auth-token": token };
 
+/**
+ * One GET on a fresh connection (no keep-alive): what the probe measures is when the VIP serves
+ * again, not how long a client's pooled socket to the old PoC takes to die.
+ */
+function get(): Promise<{ status: number; node: string | null }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url as string, { headers: { ...headers, connection: "close" }, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => {
+        const node = res.headers["x-conclave-node"];
+        resolve({ status: res.statusCode ?? 0, node: typeof node === "string" ? node : null });
+      });
+      res.on("error", reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 async function attempt(): Promise<void> {
   const atMs = Date.now();
   const start = performance.now();
   try {
-    const response = await fetch(url as string, {
-      headers,
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: "manual",
-    });
-    await response.arrayBuffer();
+    const { status, node } = await get();
     const ms = performance.now() - start;
-    const line = {
-      atMs,
-      ok: response.status === 200,
-      status: response.status,
-      ms,
-      node: response.headers.get("x-conclave-node"),
-    };
-    process.stdout.write(`${JSON.stringify(line)}\n`);
+    process.stdout.write(`${JSON.stringify({ atMs, ok: status === 200, status, ms, node })}\n`);
   } catch (err) {
     const ms = performance.now() - start;
-    process.stdout.write(`${JSON.stringify({ atMs, ok: false, status: 0, ms, error: (err as Error).name })}\n`);
+    process.stdout.write(`${JSON.stringify({ atMs, ok: false, status: 0, ms, error: (err as Error).message })}\n`);
   }
 }
 

@@ -9,6 +9,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { StatusDocument } from "../../packages/agent/src/control/control-protocol.ts";
+import { writeAdminCredentialFile } from "../../packages/agent/src/facade-state/admin-credential-file.ts";
 import { generateClusterSecret } from "../../packages/agent/src/identity/cluster-secret.ts";
 import { type HostPort, RackNetwork, run } from "./network.ts";
 import { RackProcess } from "./process.ts";
@@ -35,6 +36,9 @@ const CLI_TIMEOUT_MS = 20_000;
 export const RACK_SIZE_MAX = 26;
 /** The agent's default `maxVoters`. */
 const AUTOPILOT_MAX_VOTERS = 5;
+/** The rack's first administrator (the console logs in with it). */
+export const ADMIN_USER = "admin";
+export const ADMIN_PASSWORD = "rack-console-admin";
 const BMC_USER = "conclave";
 const BMC_PASSWORD = "rack-bmc-password";
 
@@ -244,18 +248,26 @@ export class Rack {
         facadePort: FACADE_PORT,
         nodeHttp: `0.0.0.0:${NODE_HTTP_PORT}`,
         role: witness ? "witness" : "voter",
-        labels: { name: `bmc${index + 1}` },
-        bmc: {
-          redfishUrl: `http://127.0.0.1:${BMC_PORT}`,
-          credentialsFile,
-          requestTimeoutMs: 3_000,
-          connectTimeoutMs: 1_000,
-        },
-        // The shared test machine's CPU and memory must not make a PoC hand over; the BMC must.
+        nodeName: `bmc${index + 1}`,
+        adminCredentialFile: join(this.dir, "admin.yaml"),
+        // Plain HTTP on the VIP: the probe measures failover, not TLS handshakes.
+        facadeTls: { enabled: false },
+        // A witness (e.g. on the management host) has no BMC of its own: no `bmc` section.
+        ...(witness
+          ? {}
+          : {
+              bmc: {
+                redfishUrl: `http://127.0.0.1:${BMC_PORT}`,
+                credentialsFile,
+                requestTimeoutMs: 3_000,
+                connectTimeoutMs: 1_000,
+              },
+            }),
+        // The shared test machine's CPU and memory must not make a PoC hand over; the BMC and disk must.
         health: {
           bmcUnreachableGraceMs: options.bmcUnreachableGraceMs ?? 3_000,
-          cpu: { warningPercent: 99, criticalPercent: 100 },
-          memory: { warningPercent: 99, criticalPercent: 100 },
+          cpu: { judged: false },
+          memory: { judged: false },
           disk: { warningPercent: 90, criticalPercent: 95 },
         },
       };
@@ -265,12 +277,33 @@ export class Rack {
     }
   }
 
-  static create(options: RackOptions): Rack {
-    return new Rack(options);
+  static async create(options: RackOptions): Promise<Rack> {
+    const rack = new Rack(options);
+    await writeAdminCredentialFile(join(rack.dir, "admin.yaml"), { userName: ADMIN_USER, password: ADMIN_PASSWORD });
+    return rack;
   }
 
   get facadeUrl(): string {
     return `http://${this.vip}:${FACADE_PORT}`;
+  }
+
+  /**
+   * Logs the console in through the VIP (POST SessionService/Sessions) and returns the token; the
+   * probe keeps using it across every failover.
+   */
+  async login(timeoutMs: number): Promise<string> {
+    const script = `fetch(${JSON.stringify(`${this.facadeUrl}/redfish/v1/SessionService/Sessions`)},{method:"POST",headers:{"content-type":"application/json"},body:${JSON.stringify(JSON.stringify({ UserName: ADMIN_USER, Password: ADMIN_PASSWORD }))},signal:AbortSignal.timeout(3000)}).then(r=>process.stdout.write(String(r.status)+" "+(r.headers.get("x-auth-token")??"")))`;
+    return eventually(
+      "a console session through the VIP",
+      async () => {
+        const out = run(["ip", "netns", "exec", this.console.namespace, process.execPath, "-e", script], {
+          allowFail: true,
+        }).trim();
+        const [status, token] = out.split(" ");
+        return status === "201" && token !== undefined && token !== "" ? token : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Starts every simulator, then every agent. */

@@ -25,6 +25,11 @@ export interface Overlap {
 /** Bound on the events kept (a long chaos run claims the VIP a few thousand times at most). */
 export const VIP_EVENTS_MAX = 100_000;
 
+/** A monitor killed with its namespace's processes is started again after this long. */
+const MONITOR_RESTART_DELAY_MS = 20;
+/** Bound on restarts over a whole run (a few per BMC-death fault). */
+const MONITOR_RESTARTS_MAX = 10_000;
+
 /** `[2026-11-24T02:10:00.123456]` -> epoch ms (local time, as `ip -ts` prints it). */
 function parseTimestamp(text: string): number | undefined {
   const match = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})\]/.exec(text);
@@ -35,28 +40,55 @@ function parseTimestamp(text: string): number | undefined {
 
 export class VipWatch {
   readonly events: VipEvent[] = [];
-  private readonly monitors: ChildProcess[] = [];
+  private readonly monitors = new Set<ChildProcess>();
+  private stopped = false;
+  private restarts = 0;
   private readonly vip: string;
 
   constructor(vip: string) {
     this.vip = vip;
   }
 
-  /** Starts watching `namespace`, recording whether it holds the VIP right now. */
+  /**
+   * Starts watching `namespace`, recording whether it holds the VIP right now. The monitor runs in
+   * the namespace, so a fault that kills every process there (a BMC death) kills it too: it is
+   * started again at once and the address's state read afresh.
+   */
   watch(namespace: string): void {
-    const child = spawn("ip", ["-n", namespace, "-ts", "-o", "monitor", "address"], {
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    this.monitors.push(child);
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const needle = ` inet ${this.vip}/`;
-    lines.on("line", (line) => {
-      if (!line.includes(needle)) return;
-      const atMs = parseTimestamp(line) ?? Date.now();
-      this.record({ atMs, namespace, kind: line.includes("] Deleted ") ? "vip-del" : "vip-add" });
-    });
-    const now = run(["ip", "-n", namespace, "-o", "addr", "show", "dev", "eth0"], { allowFail: true });
-    if (now.includes(needle)) this.record({ atMs: Date.now(), namespace, kind: "vip-add" });
+    const holdsNow = () =>
+      run(["ip", "-n", namespace, "-o", "addr", "show", "dev", "eth0"], { allowFail: true }).includes(needle);
+    const start = (): void => {
+      const child = spawn("ip", ["-n", namespace, "-ts", "-o", "monitor", "address"], {
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      this.monitors.add(child);
+      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+      lines.on("line", (line) => {
+        if (!line.includes(needle)) return;
+        const atMs = parseTimestamp(line) ?? Date.now();
+        this.record({ atMs, namespace, kind: line.includes("] Deleted ") ? "vip-del" : "vip-add" });
+      });
+      child.once("exit", () => {
+        this.monitors.delete(child);
+        if (this.stopped) return;
+        if (this.restarts++ >= MONITOR_RESTARTS_MAX) throw new Error(`ip monitor in ${namespace} keeps dying`);
+        setTimeout(() => {
+          if (this.stopped) return;
+          start();
+          this.reconcile(namespace, holdsNow());
+        }, MONITOR_RESTART_DELAY_MS);
+      });
+    };
+    start();
+    this.reconcile(namespace, holdsNow());
+  }
+
+  /** Records the difference between what the events say and what the namespace holds now. */
+  private reconcile(namespace: string, holds: boolean): void {
+    const state = this.replay(Number.POSITIVE_INFINITY).get(namespace);
+    const recorded = state?.hasVip ?? false;
+    if (holds !== recorded) this.record({ atMs: Date.now(), namespace, kind: holds ? "vip-add" : "vip-del" });
   }
 
   record(event: VipEvent): void {
@@ -126,6 +158,7 @@ export class VipWatch {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const monitor of this.monitors) monitor.kill("SIGKILL");
   }
 }

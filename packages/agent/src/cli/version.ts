@@ -1,16 +1,9 @@
-// `conclave --version`: the agent package's version and the control API version it speaks.
-import { readFileSync } from "node:fs";
+// `conclave --version`: the agent package's version and the control API version it speaks. The
+// manifest is imported (not read from disk) so that a bundled CLI, which has no package.json
+// beside it, still knows its version.
+import manifest from "../../package.json" with { type: "json" };
 import { CONTROL_API_VERSION } from "../control/control-protocol.ts";
 
 export function cliVersion(): string {
-  let version = "unknown";
-  try {
-    const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: unknown;
-    };
-    if (typeof manifest.version === "string") version = manifest.version;
-  } catch {
-    // A bundled or relocated CLI has no package.json beside it; the API version still identifies it.
-  }
-  return `conclave ${version} (control API v${CONTROL_API_VERSION})`;
+  return `conclave ${manifest.version} (control API v${CONTROL_API_VERSION})`;
 }
