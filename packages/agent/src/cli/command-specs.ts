@@ -72,6 +72,7 @@ export type CommandName =
   | "drain"
   | "undrain"
   | "remove"
+  | "recover"
   | "vip release";
 
 export interface ArgumentSpec {
@@ -151,6 +152,18 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     optionNotes: {
       force: "Remove NODE even when the remaining voters may not form a quorum (the consequence is printed first).",
     },
+  },
+  {
+    name: "recover",
+    summary:
+      "After a quorum is lost for good: make this node the only voter (daemon stopped; refuses without --force).",
+    arguments: [],
+    options: ["force", "config", "socket", "json"],
+    optionNotes: {
+      force: "Do it. Without it the command only prints what it would change and what is lost.",
+    },
+    details:
+      "Run it on the one surviving BMC with the newest state, with conclaved stopped. Entries a quorum never acknowledged become committed; the removed BMCs must have their state directory wiped before they rejoin.",
   },
   {
     name: "vip release",

@@ -13,6 +13,7 @@ import { runStepDown, runTransferLeadership } from "./leadership-commands.ts";
 import { runDrain, runRemove, runUndrain } from "./membership-commands.ts";
 import { parseCommandLine } from "./parse-args.ts";
 import { runHistory, runMembers, runStatus } from "./read-commands.ts";
+import { runRecover } from "./recover-command.ts";
 import { cliVersion } from "./version.ts";
 import { runVipRelease } from "./vip-command.ts";
 
@@ -36,6 +37,7 @@ const COMMANDS: Readonly<Record<CommandName, (context: CliContext) => Promise<vo
   drain: runDrain,
   undrain: runUndrain,
   remove: runRemove,
+  recover: runRecover,
   "vip release": runVipRelease,
 };
 

@@ -68,7 +68,7 @@ describe("usage errors exit 2 with one sentence on stderr", () => {
   const cases: [string[], string][] = [
     [
       [],
-      "conclave: missing command: one of init, status, members, history, transfer-leadership, step-down, drain, undrain, remove, vip, help (conclave --help explains them)",
+      "conclave: missing command: one of init, status, members, history, transfer-leadership, step-down, drain, undrain, remove, recover, vip, help (conclave --help explains them)",
     ],
     [["stauts"], 'conclave: unknown command "stauts" (did you mean "status"?)'],
     [["frobnicate"], 'conclave: unknown command "frobnicate"'],
