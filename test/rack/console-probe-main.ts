@@ -29,7 +29,10 @@ function get(): Promise<{ status: number; node: string | null }> {
       });
       res.on("error", reject);
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
+    // A whole-attempt deadline: a socket timeout would not cover the connect, and a SYN to a VIP
+    // nobody holds is retransmitted for seconds before it connects.
+    const deadline = setTimeout(() => req.destroy(new Error("timeout")), timeoutMs);
+    req.on("close", () => clearTimeout(deadline));
     req.on("error", reject);
     req.end();
   });

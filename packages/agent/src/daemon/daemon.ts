@@ -321,6 +321,11 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       localBmc: hasBmc ? bmc : undefined,
       rpc: host.rpc,
       logger: logger.child({ component: "facade" }),
+      agentSilence: {
+        lastHeardAtMs: (id) => lastHeardAtMs.get(id),
+        silentAfterMs: timing.electionTimeoutMinMs,
+        nowMs: () => Date.now(),
+      },
     });
     // Accounts and sessions live in the replicated state: a console's token outlives the PoC.
     const auth = createReplicatedAuthStore({ driver });

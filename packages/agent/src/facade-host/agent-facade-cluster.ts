@@ -43,6 +43,18 @@ export interface AgentFacadeClusterInit {
   readonly localBmc: LocalBmc | undefined;
   readonly rpc: FacadeRpc;
   readonly logger?: AgentLogger;
+  /**
+   * When this node last heard a Raft message from `id` (wall clock ms), and how long a silence
+   * means the member's agent is gone. A live member answers every heartbeat; one silent for longer
+   * than the shortest election timeout is dead or cut off, and the facade reports its resources as
+   * missing at once instead of waiting a read deadline for each (what a new PoC would otherwise do
+   * for its predecessor's BMC on every cold read). Omitted: only the replicated health counts.
+   */
+  readonly agentSilence?: {
+    readonly lastHeardAtMs: (id: NodeId) => number | undefined;
+    readonly silentAfterMs: number;
+    readonly nowMs: () => number;
+  };
 }
 
 const HEALTH: Readonly<Record<string, MemberHealth>> = { ok: "OK", warning: "Warning", critical: "Critical" };
@@ -97,11 +109,19 @@ export class AgentFacadeCluster implements FacadeCluster {
         isPoc: record.id === pocId,
         hasBmc,
         health: record.health === null ? "Warning" : (HEALTH[record.health.status] ?? "Warning"),
-        bmcReachable: hasBmc && record.health?.bmcReachable === true,
+        bmcReachable: hasBmc && record.health?.bmcReachable === true && this.#agentHeard(record.id),
         labels: operatorLabels(record.labels),
       };
     });
     return members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** False when the member's agent has been silent longer than `agentSilence.silentAfterMs`. */
+  #agentHeard(id: NodeId): boolean {
+    const silence = this.#init.agentSilence;
+    if (silence === undefined || id === this.#init.selfId) return true;
+    const at = silence.lastHeardAtMs(id);
+    return at !== undefined && silence.nowMs() - at <= silence.silentAfterMs;
   }
 
   async forward(memberId: string, request: UpstreamRequest): Promise<UpstreamResponse> {

@@ -155,6 +155,37 @@ describe("members", () => {
 describe("forward", () => {
   const get = (path: string, timeoutMs = 3_000) => ({ method: "GET", path, headers: {}, timeoutMs });
 
+  it("counts a member whose agent has been silent past the threshold as unreachable, never the PoC itself", () => {
+    const healthy = [
+      record(poc.host.nodeId, {
+        labels: { name: "bmc1" },
+        health: { status: "ok", bmcReachable: true, reportedAtMs: 1 },
+      }),
+      record(member.host.nodeId, {
+        labels: { name: "bmc2" },
+        health: { status: "ok", bmcReachable: true, reportedAtMs: 1 },
+      }),
+    ];
+    let now = 10_000;
+    const heard = new Map([[member.host.nodeId, 9_600]]);
+    const silent = new AgentFacadeCluster({
+      clusterName: "rack-a",
+      selfId: poc.host.nodeId,
+      clusterUuid: () => null,
+      members: () => healthy,
+      pocId: () => poc.host.nodeId,
+      localBmc: undefined,
+      rpc: poc.host.rpc,
+      agentSilence: { lastHeardAtMs: (id) => heard.get(id), silentAfterMs: 500, nowMs: () => now },
+    });
+    const reachable = () => Object.fromEntries(silent.members().map((m) => [m.name, m.bmcReachable]));
+    expect(reachable()).toEqual({ bmc1: true, bmc2: true });
+    now = 10_101; // 501 ms since bmc2's agent was last heard
+    expect(reachable()).toEqual({ bmc1: true, bmc2: false });
+    heard.delete(member.host.nodeId); // never heard at all
+    expect(reachable()).toEqual({ bmc1: true, bmc2: false });
+  });
+
   it("sends the PoC's own requests to its BMC and another member's over the RPC to that member's BMC", async () => {
     const own = await cluster.forward(poc.host.nodeId, get("/redfish/v1/Systems"));
     const other = await cluster.forward(member.host.nodeId, get("/redfish/v1/Systems"));
