@@ -12,7 +12,7 @@
 // before the fault to the first one after. Dual-VIP time is the total time two namespaces with
 // their link up held the VIP (ip monitor, see test/rack/vip-watch.ts).
 // Summary line `rack:` and bench/results/rack.json.
-import { ConsoleProbe } from "../test/rack/console-probe.ts";
+import { ConsoleProbe, PROBE_TIMEOUT_MS } from "../test/rack/console-probe.ts";
 import { ensureKeepalived, KeepalivedLab } from "../test/rack/keepalived-lab.ts";
 import { rackSupportProblem } from "../test/rack/network.ts";
 import { eventually, Rack, type RackNode } from "../test/rack/rack.ts";
@@ -67,7 +67,7 @@ async function gapAround(probe: ConsoleProbe, atMs: number): Promise<number> {
       const gap = probe.gaps(atMs - 200).find((g) => g.toMs > atMs);
       const lastOk = probe.records.findLast((record) => record.ok);
       if (gap === undefined) return lastOk !== undefined && lastOk.atMs > atMs + 1_000 ? 0 : undefined;
-      return gap.toMs < Date.now() - 50 && probe.records.some((r) => r.ok && r.atMs >= gap.toMs)
+      return gap.toMs < Date.now() - PROBE_TIMEOUT_MS - 50 && probe.records.some((r) => r.ok && r.atMs >= gap.toMs)
         ? gap.toMs - gap.fromMs
         : undefined;
     },

@@ -5,7 +5,7 @@
 //   - after healing, every member converges on one PoC and the cluster UUID is unchanged;
 //   - the console is served again through the VIP.
 // Each cycle yields a CycleResult; `summarize` folds them into the table the suites print.
-import type { ConsoleProbe } from "./console-probe.ts";
+import { type ConsoleProbe, PROBE_TIMEOUT_MS } from "./console-probe.ts";
 import type { Fault } from "./faults.ts";
 import { eventually, type Rack, type RackNode } from "./rack.ts";
 import type { VipWatch } from "./vip-watch.ts";
@@ -124,8 +124,8 @@ export async function runCycle(
   } catch (err) {
     violations.push((err as Error).message);
   }
-  // A little settling so that late VIP events of this cycle are attributed to it.
-  await sleep(200);
+  // Settling: late VIP events belong to this cycle, and every attempt started so far has answered.
+  await sleep(PROBE_TIMEOUT_MS + 200);
   const gaps = probe.gaps(startedAt);
   if (fault.poc === "moves") {
     const firstGap = gaps[0];

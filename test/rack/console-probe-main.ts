@@ -51,11 +51,15 @@ async function attempt(): Promise<void> {
   }
 }
 
-// Attempts do not overlap: the next starts `intervalMs` after the previous one began, or at once
-// when it took longer (a console polling on a timer behaves the same).
-for (;;) {
-  const began = Date.now();
-  await attempt();
-  const wait = intervalMs - (Date.now() - began);
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-}
+// A new attempt starts every `intervalMs` whether or not earlier ones have answered (a console
+// polling on a timer does the same), so an outage is resolved to the interval, not to the attempt
+// deadline. At most ATTEMPTS_IN_FLIGHT_MAX run at once (the deadline / interval, with room).
+const ATTEMPTS_IN_FLIGHT_MAX = Math.ceil(timeoutMs / intervalMs) + 8;
+let inFlight = 0;
+setInterval(() => {
+  if (inFlight >= ATTEMPTS_IN_FLIGHT_MAX) return;
+  inFlight++;
+  void attempt().finally(() => {
+    inFlight--;
+  });
+}, intervalMs);

@@ -1,6 +1,7 @@
 // The console probe: a process in the console namespace polling the VIP (console-probe-main.ts),
 // whose lines are collected here. `gaps()` turns the record into outages: each run of failed
-// attempts, from the last success before it to the first success after it.
+// attempts, from the last success before it to the first success after it, by the time each
+// attempt started (attempts overlap; lines arrive in the order attempts finish).
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -75,7 +76,8 @@ export class ConsoleProbe {
     const gaps: Gap[] = [];
     let lastOk: number | undefined;
     let open: { fromMs: number; failures: number } | undefined;
-    for (const record of this.records) {
+    const byStart = [...this.records].sort((a, b) => a.atMs - b.atMs);
+    for (const record of byStart) {
       if (record.atMs < fromMs) {
         if (record.ok) lastOk = record.atMs;
         continue;
