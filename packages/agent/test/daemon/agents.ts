@@ -2,7 +2,7 @@
 // file under one temp dir; a tiny HTTP-over-unix-socket client for the control API; bounded waits.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { type IncomingMessage, request } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -62,25 +62,27 @@ function send(
             ? {}
             : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          resolveAnswer({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: text,
-            json: () => JSON.parse(text),
-          });
-        });
-        res.on("error", reject);
-      },
+      (res) => collectAnswer(res, resolveAnswer, reject),
     );
     req.on("timeout", () => req.destroy(new Error(`request to ${options.path} timed out`)));
     req.on("error", reject);
     req.end(payload);
   });
+}
+
+/** Reads a whole response into an Answer. */
+function collectAnswer(
+  res: IncomingMessage,
+  resolveAnswer: (answer: Answer) => void,
+  reject: (error: Error) => void,
+): void {
+  const chunks: Buffer[] = [];
+  res.on("data", (chunk: Buffer) => chunks.push(chunk));
+  res.on("end", () => {
+    const text = Buffer.concat(chunks).toString("utf8");
+    resolveAnswer({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) });
+  });
+  res.on("error", reject);
 }
 
 /** One HTTP or HTTPS request; HTTPS trusts `ca` (the cluster's self-signed certificate) only. */
@@ -107,20 +109,7 @@ export function fetchAnswer(
             : { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) }),
         },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          resolveAnswer({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: text,
-            json: () => JSON.parse(text),
-          });
-        });
-        res.on("error", reject);
-      },
+      (res) => collectAnswer(res, resolveAnswer, reject),
     );
     req.on("timeout", () => req.destroy(new Error(`request to ${url} timed out`)));
     req.on("error", reject);
