@@ -57,7 +57,15 @@ async function formRack(
   racks.push(entry);
   for (const node of rack.nodes) watch.watch(node.host.namespace);
   rack.start();
-  await rack.converged(FORM_TIMEOUT_MS);
+  try {
+    await rack.converged(FORM_TIMEOUT_MS);
+  } catch (error) {
+    const docs = await rack.statuses();
+    process.stderr.write(
+      `the rack did not form; status per node:\n${JSON.stringify(docs.map((d) => d && { node: d.node, poc: d.pocId, term: d.term, lease: d.lease, vip: d.vip, members: d.members.map((m) => [m.name, m.role]) }))}\n${rack.logs(30)}\n`,
+    );
+    throw error;
+  }
   // The console logs in once and reads the merged Systems with that token through every fault.
   const token = await rack.login(FORM_TIMEOUT_MS);
   const probe = new ConsoleProbe(rack.console.namespace, `${rack.facadeUrl}/redfish/v1/Systems`, token);

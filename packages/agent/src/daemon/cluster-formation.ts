@@ -28,6 +28,8 @@ export interface FormationInit {
   readonly selfId: NodeId;
   readonly bootstrapExpect: number;
   readonly hasState: boolean;
+  /** This node is a witness: it never campaigns, so it never bootstraps. */
+  readonly witness?: boolean;
   readonly settleMs: number;
   /** Peers connected through the private network (they hold the secret). */
   readonly discovered: () => readonly NodeId[];
@@ -84,7 +86,14 @@ export async function formCluster(init: FormationInit): Promise<FormationOutcome
       logger.info({ via, peer: peers[inCluster] }, "a peer already belongs to a cluster: joining it");
       return { action: "join", via };
     }
-    const decision: BootstrapDecision = decideBootstrap(init.selfId, peers, init.bootstrapExpect, false);
+    const cannotLead = new Set<NodeId>(
+      peers.filter((_, i) => {
+        const answer = answers[i];
+        return answer?.status === "fulfilled" && answer.value.witness === true;
+      }),
+    );
+    if (init.witness === true) cannotLead.add(init.selfId);
+    const decision: BootstrapDecision = decideBootstrap(init.selfId, peers, init.bootstrapExpect, false, cannotLead);
     const allAnswered = answers.every((answer) => answer.status === "fulfilled");
     const stableForMs = nowMs() - stableSinceMs;
     if (decision.action !== "wait" && allAnswered && stableForMs >= init.settleMs) {

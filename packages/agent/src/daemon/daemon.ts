@@ -239,6 +239,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         hasState: driver !== undefined && status !== undefined && (status.lastIndex > 0 || status.term > 0),
         leaderId: status === undefined || status.leaderId === NO_NODE ? null : status.leaderId,
         clusterUuid: driver?.state.identity?.clusterId ?? null,
+        witness: config.role === "witness",
       };
     });
     host.rpc.register(RPC_METHODS.join, async (_body, context: RpcContext): Promise<JoinAnswer> => {
@@ -289,6 +290,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       selfId,
       bootstrapExpect: config.bootstrapExpect,
       hasState: hasRaftState(storage),
+      witness: config.role === "witness",
       settleMs: BOOTSTRAP_SETTLE_MS[config.timing],
       discovered: () => host.connectedPeers(),
       hello: async (peer) =>

@@ -26,6 +26,8 @@ export interface HelloAnswer {
   readonly hasState: boolean;
   readonly leaderId: NodeId | null;
   readonly clusterUuid: string | null;
+  /** A witness never campaigns: it must not be the node that bootstraps (absent from older agents). */
+  readonly witness?: boolean;
 }
 
 export type JoinAnswer = { readonly joined: true } | { readonly joined: false; readonly leaderId: NodeId | null };

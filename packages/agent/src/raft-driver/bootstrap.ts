@@ -20,11 +20,17 @@ export type BootstrapDecision =
   /** Another node bootstraps: ask it (the PoC-to-be) to admit this node as a learner. */
   | { readonly action: "join"; readonly via: NodeId };
 
+/**
+ * `cannotLead`: nodes that never campaign (witnesses). A configuration naming only such a node could
+ * never elect a leader, so the bootstrapper is the lowest id among the others; a group of witnesses
+ * only waits.
+ */
 export function decideBootstrap(
   selfId: NodeId,
   discoveredPeerIds: Iterable<NodeId>,
   bootstrapExpect: number,
   hasState: boolean,
+  cannotLead: ReadonlySet<NodeId> = new Set(),
 ): BootstrapDecision {
   if (selfId.length === 0) throw new BootstrapError("selfId must not be empty");
   if (!Number.isSafeInteger(bootstrapExpect) || bootstrapExpect < 1) {
@@ -34,7 +40,8 @@ export function decideBootstrap(
   const known = new Set<NodeId>([selfId]);
   for (const id of discoveredPeerIds) if (id.length > 0) known.add(id);
   if (known.size < bootstrapExpect) return { action: "wait", known: known.size, expect: bootstrapExpect };
-  const lowest = [...known].sort()[0] as NodeId;
+  const lowest = [...known].filter((id) => !cannotLead.has(id)).sort()[0];
+  if (lowest === undefined) return { action: "wait", known: known.size, expect: bootstrapExpect };
   return lowest === selfId ? { action: "bootstrap", voters: [selfId] } : { action: "join", via: lowest };
 }
 

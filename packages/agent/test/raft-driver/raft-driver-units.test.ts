@@ -36,6 +36,12 @@ describe("decideBootstrap", () => {
     expect(decideBootstrap("b", ["a", "c", "d"], 3, false)).toEqual({ action: "join", via: "a" });
     expect(decideBootstrap("solo", [], 1, false)).toEqual({ action: "bootstrap", voters: ["solo"] });
   });
+  it("never lets a witness bootstrap: it could not elect itself", () => {
+    const witnesses = new Set(["a"]);
+    expect(decideBootstrap("a", ["b", "c"], 3, false, witnesses)).toEqual({ action: "join", via: "b" });
+    expect(decideBootstrap("b", ["a", "c"], 3, false, witnesses)).toEqual({ action: "bootstrap", voters: ["b"] });
+    expect(decideBootstrap("a", [], 1, false, witnesses)).toEqual({ action: "wait", known: 1, expect: 1 });
+  });
   it("refuses nonsense", () => {
     expect(() => decideBootstrap("", [], 1, false)).toThrow(/selfId/);
     expect(() => decideBootstrap("a", [], 0, false)).toThrow(/bootstrapExpect/);
