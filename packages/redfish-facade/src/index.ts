@@ -8,6 +8,17 @@ export { buildApp, type FacadeInit } from "./app.ts";
 export type { AuthStore, RoleId } from "./auth/auth-store.ts";
 // Sessions, accounts and privileges (src/auth).
 export * from "./auth/public-surface.ts";
+// Members' events, as the PoC's facade pulls them (src/events).
+export {
+  EPOCH_PATTERN,
+  type EventCursor,
+  type EventsPullAnswer,
+  type EventsPullRequest,
+  type FacadeEventSource,
+  type PulledEvent,
+  parseEventCursor,
+  parseEventsPullAnswer,
+} from "./events/facade-event-source.ts";
 export {
   type FacadeCluster,
   type FacadeMember,
