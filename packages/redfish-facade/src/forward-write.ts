@@ -1,13 +1,19 @@
-// Writes on member resources (PATCH, POST, PUT, DELETE): forwarded to the owning member as they
-// are, URIs un-prefixed on the way in and prefixed on the way out, If-Match passed through. This
-// is the one place a write leaves the facade, so the operation journal can wrap or replace it.
-import type { FacadeMember, UpstreamError } from "./facade-cluster.ts";
+// Writes on member resources (PATCH, POST, PUT, DELETE), as the operation journal sends them:
+// the console's request becomes the member's (URIs un-prefixed, If-Match passed through), and the
+// member's answer, as the journal kept it, becomes the console's (URIs prefixed).
+import type { FacadeMember, UpstreamResponse } from "./facade-cluster.ts";
 import { type FacadeService, memberRefused } from "./facade-service.ts";
 import type { MemberRootMap } from "./member-discovery.ts";
-import { headerValue, MemberBusyError, toAnswer } from "./member-reader.ts";
+import { headerValue, toAnswer } from "./member-reader.ts";
 import { facadeUriOwner, memberResourceToFacade, memberUriToFacade, rewriteString } from "./member-uri.ts";
+import {
+  JOURNALED_BODY_MAX_BYTES,
+  type JournaledRequest,
+  OPERATION_RESULT_TEXT_MAX_BYTES,
+  type OperationResult,
+} from "./operations/operation-types.ts";
 import { baseMessage } from "./redfish-error.ts";
-import { type Served, servedError } from "./served.ts";
+import { type Served, type ServedError, servedError } from "./served.ts";
 
 export interface MemberWrite {
   readonly member: FacadeMember;
@@ -79,7 +85,8 @@ function unprefixBody(
   return { value };
 }
 
-export async function forwardWrite(service: FacadeService, write: MemberWrite): Promise<WriteOutcome> {
+/** The member request a write becomes, or the error to answer at once (another member's URI, too large). */
+export function prepareMemberWrite(service: FacadeService, write: MemberWrite): JournaledRequest | ServedError {
   let text: string | undefined;
   if (write.body !== undefined) {
     const result = unprefixBody(write.body, write, service);
@@ -87,50 +94,69 @@ export async function forwardWrite(service: FacadeService, write: MemberWrite): 
       return servedError(400, baseMessage("PropertyValueIncorrect", [result.foreign.pointer, result.foreign.uri]));
     }
     text = JSON.stringify(result.value);
+    // The journal keeps the body in the replicated state: a bounded one.
+    if (Buffer.byteLength(text) > JOURNALED_BODY_MAX_BYTES) return servedError(413, baseMessage("PayloadTooLarge"));
   }
   const headers: Record<string, string> = {};
   if (text !== undefined) headers["content-type"] = "application/json";
   if (write.ifMatch !== undefined) headers["if-match"] = write.ifMatch;
-  let response: Awaited<ReturnType<FacadeService["reader"]["send"]>>;
-  try {
-    response = await service.reader.send(write.member, {
-      method: write.method,
-      path: write.memberPath,
-      headers,
-      ...(text === undefined ? {} : { body: text }),
-      timeoutMs: write.timeoutMs,
-    });
-  } catch (error) {
-    // No answer does not mean nothing happened: forget what was cached from the member.
-    service.reader.invalidate(write.member.id);
-    const reason = error instanceof MemberBusyError ? "busy" : (error as UpstreamError).kind;
-    return service.missingResource(
-      { kind: "missing", reason, memberId: write.member.id, detail: (error as Error).message },
-      write.facadePath,
-    );
+  return { method: write.method, path: write.memberPath, headers, ...(text === undefined ? {} : { body: text }) };
+}
+
+/** The headers of a BMC answer the journal keeps (the others say nothing to the console). */
+const KEPT_RESULT_HEADERS = ["location", "etag", "retry-after", "link", "content-type"] as const;
+
+/** A BMC answer as the journal and the owner's ledger keep it: chosen headers, text cut to a bound. */
+export function operationResultOf(response: UpstreamResponse): OperationResult {
+  const headers: Record<string, string> = {};
+  for (const name of KEPT_RESULT_HEADERS) {
+    const value = headerValue(response.headers, name);
+    if (value !== undefined) headers[name] = value.slice(0, 4_096);
   }
+  const bytes = Buffer.from(response.text);
+  if (bytes.length <= OPERATION_RESULT_TEXT_MAX_BYTES) {
+    return { statusCode: response.statusCode, headers, text: response.text, truncated: false };
+  }
+  // Cut on a character boundary: a decoder drops a partial last character.
+  const text = new TextDecoder("utf-8", { fatal: false })
+    .decode(bytes.subarray(0, OPERATION_RESULT_TEXT_MAX_BYTES))
+    .replace(/\uFFFD$/, "");
+  return { statusCode: response.statusCode, headers, text, truncated: true };
+}
+
+/** The console's answer from the member's answer as the journal kept it: URIs prefixed. */
+export function writeOutcomeFromResult(
+  service: FacadeService,
+  write: Pick<MemberWrite, "member" | "map" | "facadePath">,
+  result: OperationResult,
+): WriteOutcome {
   // The member's state may have changed: the next read asks it again.
   service.reader.invalidate(write.member.id);
-  if (response.statusCode === 401 || response.statusCode === 403)
-    return memberRefused(write.facadePath, response.statusCode);
-  const answer = toAnswer(write.member, response, 0);
+  if (result.statusCode === 401 || result.statusCode === 403) return memberRefused(write.facadePath, result.statusCode);
   const mapUri = (uri: string): string => memberUriToFacade(uri, write.member.name, write.map.prefixCollections);
   const out: Record<string, string> = {};
   for (const name of ["location", "link", "etag", "allow", "retry-after"]) {
-    const value = headerValue(response.headers, name);
+    const value = result.headers[name];
     if (value !== undefined) out[name] = rewriteString(value, mapUri);
   }
+  if (result.truncated) {
+    // The answer was larger than the journal keeps: its status and headers still tell the outcome.
+    if (result.statusCode >= 500) return servedError(502, baseMessage("OperationFailed"));
+    return { kind: "answered", statusCode: result.statusCode, headers: out, body: undefined };
+  }
+  const response: UpstreamResponse = { statusCode: result.statusCode, headers: result.headers, text: result.text };
+  const answer = toAnswer(write.member, response, 0);
   if (answer.kind === "missing") {
     // A 5xx from the member: its own error, URIs prefixed, so the console sees what the BMC said.
     let body: unknown;
     try {
-      body = response.text.trim() === "" ? undefined : JSON.parse(response.text);
+      body = result.text.trim() === "" ? undefined : JSON.parse(result.text);
     } catch {
       return servedError(502, baseMessage("OperationFailed"));
     }
     return {
       kind: "answered",
-      statusCode: response.statusCode,
+      statusCode: result.statusCode,
       headers: out,
       body: memberResourceToFacade(body, write.member.name, write.map.prefixCollections),
     };
@@ -139,5 +165,5 @@ export async function forwardWrite(service: FacadeService, write: MemberWrite): 
     answer.json === undefined
       ? undefined
       : memberResourceToFacade(answer.json, write.member.name, write.map.prefixCollections);
-  return { kind: "answered", statusCode: response.statusCode, headers: out, body };
+  return { kind: "answered", statusCode: result.statusCode, headers: out, body };
 }

@@ -22,6 +22,8 @@ export {
 export {
   type FacadeCluster,
   type FacadeMember,
+  type ImageStageWriter,
+  LeadershipTransferError,
   MEMBER_NAME_PATTERN,
   type MemberHealth,
   UpstreamError,
@@ -46,7 +48,9 @@ export {
   RETRY_AFTER_SECONDS,
 } from "./facade-limits.ts";
 export { FacadeConfigError } from "./facade-options.ts";
+export type { FacadePart } from "./facade-part.ts";
 export { CLUSTER_MANAGER_ID, CLUSTER_MANAGER_URI } from "./facade-resources.ts";
+export { operationResultOf } from "./forward-write.ts";
 export { FACADE_MARKER_HEADER, FACADE_MARKER_VALUE, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
 export {
   facadeUriOwner,
@@ -55,6 +59,27 @@ export {
   SERVICE_COLLECTIONS,
   STANDARD_ROOT_COLLECTIONS,
 } from "./member-uri.ts";
+// The operation journal, tasks and user aggregates (src/operations).
+export { createMemoryOperationStore, operationStoreOverState } from "./operations/memory-operation-store.ts";
+export {
+  isTaskStateFinished,
+  OPERATION_CHANGE_BODIES,
+  type OperationChangeBody,
+  OperationState,
+  type OperationStateSnapshot,
+  UPDATE_PARAMETERS_MAX_CHARS,
+} from "./operations/operation-state.ts";
+export * from "./operations/operation-store.ts";
+export * from "./operations/operation-types.ts";
+export {
+  type OwnerDecision,
+  OwnerLedger,
+  type OwnerLedgerEntry,
+  type OwnerLedgerSnapshot,
+} from "./operations/owner-ledger.ts";
+export type { PowerSequenceConfig } from "./operations/power-sequence.ts";
+export { type NewTaskPlan, subtaskOperationId, type TaskRunner } from "./operations/task-runner.ts";
+export * from "./operations/task-uris.ts";
 export { PROTOCOL_FEATURES_SUPPORTED } from "./query-options.ts";
 export {
   BASE_REGISTRY_PREFIX,

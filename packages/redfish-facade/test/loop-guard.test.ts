@@ -2,7 +2,7 @@
 // group aggregating another group's facade gets an answer with the loop named, not a loop.
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryAuthStore } from "../src/auth/memory-auth-store.ts";
-import { buildApp, FACADE_MARKER_HEADER, UpstreamError } from "../src/index.ts";
+import { buildApp, FACADE_MARKER_HEADER, LeadershipTransferError, UpstreamError } from "../src/index.ts";
 import { CONSOLE, CONSOLE_USER, type Facade, messageIds, startFacade, threeMembers } from "./support/facade-fixture.ts";
 
 let inner: Facade | undefined;
@@ -53,6 +53,20 @@ describe("loop guard", () => {
             headers: { ...request.headers, ...CONSOLE },
           });
           return { statusCode: response.statusCode, headers: response.headers as never, text: response.body };
+        },
+        // This test only reads: the outer group never journals an operation.
+        term: () => 1,
+        executeOperation: async (memberId) => {
+          throw new UpstreamError("unreachable", memberId, "the outer group runs no operations in this test");
+        },
+        operationStatus: async (memberId) => {
+          throw new UpstreamError("unreachable", memberId, "the outer group runs no operations in this test");
+        },
+        transferLeadership: async () => {
+          throw new LeadershipTransferError("the outer group has one member");
+        },
+        openImageStage: async (memberId) => {
+          throw new UpstreamError("unreachable", memberId, "the outer group stages no images in this test");
         },
       },
     });
