@@ -6,6 +6,7 @@ import {
   createMemoryOperationStore,
   JOURNALED_BODY_MAX_BYTES,
   OPERATIONS_UNFINISHED_MAX,
+  type OperationRecord,
   type OperationStore,
   UpstreamError,
 } from "../../src/index.ts";
@@ -217,7 +218,7 @@ describe("a new PoC settles what an earlier PoC left unfinished", () => {
     const answer = await facade.cluster.executeOperation("peer-bmc1", {
       operationId: "op-00000000000000a1",
       term: 1,
-      action: (store.operation("op-00000000000000a1") as { action: never }).action,
+      action: (store.operation("op-00000000000000a1") as OperationRecord).action,
       timeoutMs: 1_000,
     });
     expect(answer.kind).toBe("executed");
