@@ -2,6 +2,8 @@
 // the ConnectionMethod Conclave uses to reach them, and the default Aggregate of every member.
 import type { FacadeMember } from "./facade-cluster.ts";
 import { worstHealth } from "./facade-resources.ts";
+import { STANDARD_RESET_TYPES } from "./operations/aggregate-reset-parameters.ts";
+import type { AggregateRecord } from "./operations/operation-types.ts";
 
 export const AGGREGATION_SERVICE_URI = "/redfish/v1/AggregationService";
 export const AGGREGATION_SOURCES_URI = `${AGGREGATION_SERVICE_URI}/AggregationSources`;
@@ -11,6 +13,16 @@ export const CONNECTION_METHOD_ID = "conclave-agent";
 export const CONNECTION_METHOD_URI = `${CONNECTION_METHODS_URI}/${CONNECTION_METHOD_ID}`;
 export const DEFAULT_AGGREGATE_ID = "all-members";
 export const DEFAULT_AGGREGATE_URI = `${AGGREGATES_URI}/${DEFAULT_AGGREGATE_ID}`;
+export const AGGREGATION_SERVICE_RESET_URI = `${AGGREGATION_SERVICE_URI}/Actions/AggregationService.Reset`;
+
+export function aggregateUri(id: string): string {
+  return `${AGGREGATES_URI}/${id}`;
+}
+
+/** Where an aggregate's action is posted: `Reset`, `AddElements`, `RemoveElements`. */
+export function aggregateActionUri(id: string, action: "Reset" | "AddElements" | "RemoveElements"): string {
+  return `${aggregateUri(id)}/Actions/Aggregate.${action}`;
+}
 
 type Json = Record<string, unknown>;
 
@@ -34,6 +46,12 @@ export function aggregationService(members: readonly FacadeMember[]): Json {
     AggregationSources: { "@odata.id": AGGREGATION_SOURCES_URI },
     ConnectionMethods: { "@odata.id": CONNECTION_METHODS_URI },
     Aggregates: { "@odata.id": AGGREGATES_URI },
+    Actions: {
+      "#AggregationService.Reset": {
+        target: AGGREGATION_SERVICE_RESET_URI,
+        "ResetType@Redfish.AllowableValues": [...STANDARD_RESET_TYPES],
+      },
+    },
   };
 }
 
@@ -105,8 +123,19 @@ export function connectionMethod(members: readonly FacadeMember[]): Json {
   };
 }
 
-export function aggregates(): Json {
-  return collection(AGGREGATES_URI, "AggregateCollection", "Aggregates", [DEFAULT_AGGREGATE_URI]);
+/** The default aggregate first, then the user-created ones (by id). */
+export function aggregates(userAggregateIds: readonly string[] = []): Json {
+  return collection(AGGREGATES_URI, "AggregateCollection", "Aggregates", [
+    DEFAULT_AGGREGATE_URI,
+    ...userAggregateIds.map(aggregateUri),
+  ]);
+}
+
+function resetAction(id: string): Json {
+  return {
+    target: aggregateActionUri(id, "Reset"),
+    "ResetType@Redfish.AllowableValues": [...STANDARD_RESET_TYPES],
+  };
 }
 
 /** The default aggregate: every member's systems (facade URIs). */
@@ -120,5 +149,25 @@ export function defaultAggregate(elements: readonly string[]): Json {
     Elements: links(elements),
     "Elements@odata.count": elements.length,
     ElementsCount: elements.length,
+    // Its elements follow the members: none can be added or removed by hand.
+    Actions: { "#Aggregate.Reset": resetAction(DEFAULT_AGGREGATE_ID) },
+  };
+}
+
+/** An aggregate a console created: its elements as stored in the cluster state. */
+export function userAggregate(record: AggregateRecord): Json {
+  return {
+    "@odata.type": "#Aggregate.v1_0_3.Aggregate",
+    "@odata.id": aggregateUri(record.id),
+    Id: record.id,
+    Name: record.name,
+    Elements: links(record.elements),
+    "Elements@odata.count": record.elements.length,
+    ElementsCount: record.elements.length,
+    Actions: {
+      "#Aggregate.Reset": resetAction(record.id),
+      "#Aggregate.AddElements": { target: aggregateActionUri(record.id, "AddElements") },
+      "#Aggregate.RemoveElements": { target: aggregateActionUri(record.id, "RemoveElements") },
+    },
   };
 }
