@@ -23,6 +23,10 @@ import {
   buildApp,
   type FacadeCluster,
   type FacadeMember,
+  LeadershipTransferError,
+  type OwnerAnswer,
+  OwnerLedger,
+  operationResultOf,
   UpstreamError,
   type UpstreamRequest,
   type UpstreamResponse,
@@ -100,9 +104,17 @@ async function startChild(): Promise<{ child: ChildProcess; urls: string[] }> {
 
 function benchCluster(urls: readonly string[]): { cluster: FacadeCluster; close(): Promise<void> } {
   const forwarders = new Map<string, HttpForwarder>();
+  // Each member's owner side, as the agent runs it (without the ledger file: nothing restarts here).
+  const ledgers = new Map<string, OwnerLedger>();
+  const forwarderOf = (memberId: string): HttpForwarder => {
+    const forwarder = forwarders.get(memberId);
+    if (forwarder === undefined) throw new UpstreamError("unknown-member", memberId, "no member");
+    return forwarder;
+  };
   const members: FacadeMember[] = urls.map((url, i) => {
     const name = `bmc${String(i).padStart(2, "0")}`;
     forwarders.set(`peer-${name}`, createHttpForwarder(url, { authorization: SIMULATOR_AUTHORIZATION }));
+    ledgers.set(`peer-${name}`, new OwnerLedger());
     return {
       id: `peer-${name}`,
       name,
@@ -126,6 +138,38 @@ function benchCluster(urls: readonly string[]): { cluster: FacadeCluster; close(
         if (forwarder === undefined) return Promise.reject(new UpstreamError("unknown-member", memberId, "no member"));
         return forwarder.send(memberId, request);
       },
+      term: () => 1,
+      async executeOperation(memberId, execution): Promise<OwnerAnswer> {
+        const forwarder = forwarderOf(memberId);
+        const ledger = ledgers.get(memberId) as OwnerLedger;
+        const decision = ledger.begin(execution, 1, Date.now());
+        if (decision.kind === "answer") return decision.answer;
+        const action = execution.action;
+        if (action.kind !== "http") {
+          ledger.abandon(execution.operationId);
+          return { kind: "image-missing" };
+        }
+        try {
+          const response = await forwarder.send(memberId, {
+            ...action.request,
+            headers: { ...action.request.headers, "x-conclave-operation-id": execution.operationId },
+            timeoutMs: execution.timeoutMs,
+          });
+          const result = operationResultOf(response);
+          ledger.finish(execution.operationId, result, Date.now());
+          return { kind: "executed", result };
+        } catch (error) {
+          ledger.finishUnknown(execution.operationId, Date.now());
+          throw error;
+        }
+      },
+      async operationStatus(memberId, query): Promise<OwnerAnswer> {
+        forwarderOf(memberId);
+        return (ledgers.get(memberId) as OwnerLedger).status(query, 1, Date.now());
+      },
+      transferLeadership: () => Promise.reject(new LeadershipTransferError("the bench has one PoC")),
+      openImageStage: (memberId) =>
+        Promise.reject(new UpstreamError("unreachable", memberId, "the bench stages no images")),
     },
     async close() {
       await Promise.all([...forwarders.values()].map((f) => f.close()));

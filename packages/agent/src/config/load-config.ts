@@ -9,7 +9,7 @@ import Value from "typebox/value";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../errors.ts";
 import { defaultNodeName, NODE_NAME_PATTERN as NODE_NAME_LABEL_PATTERN } from "./node-name.ts";
-import { type ConclaveConfig, ConfigSchema } from "./schema.ts";
+import { type ConclaveConfig, ConfigSchema, TOPOLOGY_ENTRIES_MAX } from "./schema.ts";
 
 /**
  * Keys that differ from node to node, the only ones the drop-in may set: the shared file stays
@@ -160,10 +160,16 @@ export function parseConfig(text: string, options: ParseConfigOptions): LoadedCo
 interface ObjectSchema {
   properties?: Record<string, TSchema>;
   additionalProperties?: boolean | TSchema;
+  items?: TSchema;
 }
 
 function findUnknownKeys(schema: TSchema, value: unknown, path: string): string[] {
   const objectSchema = schema as ObjectSchema;
+  // Lists of mappings (powerSequence.groups, topology.*): each item's keys are checked too.
+  if (objectSchema.items !== undefined && Array.isArray(value)) {
+    const items = objectSchema.items;
+    return value.flatMap((item, index) => findUnknownKeys(items, item, `${path}.${index}`));
+  }
   if (objectSchema.properties === undefined || !isPlainObject(value)) return [];
   const problems: string[] = [];
   const known = Object.keys(objectSchema.properties);
@@ -420,6 +426,52 @@ function checkMeaning(config: ConclaveConfig): string[] {
     new URL(config.bmc.redfishUrl);
   } catch {
     problems.push(`"bmc.redfishUrl" must be a URL such as "https://127.0.0.1" (got "${config.bmc.redfishUrl}")`);
+  }
+  problems.push(...checkPowerSequence(config), ...checkTopology(config));
+  return problems;
+}
+
+function checkPowerSequence(config: ConclaveConfig): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const [index, group] of (config.powerSequence?.groups ?? []).entries()) {
+    if (seen.has(group.name)) {
+      problems.push(`"powerSequence.groups.${index}.name": "${group.name}" names an earlier group too`);
+    }
+    seen.add(group.name);
+    if ((group.members ?? []).length === 0 && Object.keys(group.labels ?? {}).length === 0) {
+      problems.push(
+        `"powerSequence.groups.${index}" ("${group.name}") names no members and no labels: it would hold nobody`,
+      );
+    }
+  }
+  return problems;
+}
+
+function checkTopology(config: ConclaveConfig): string[] {
+  const topology = config.topology;
+  if (topology === undefined) return [];
+  const entries =
+    (topology.enclosures?.length ?? 0) + (topology.chassis?.length ?? 0) + (topology.systems?.length ?? 0);
+  if (entries > TOPOLOGY_ENTRIES_MAX) {
+    return [`"topology" holds ${entries} entries: at most ${TOPOLOGY_ENTRIES_MAX} in all`];
+  }
+  const ids = new Set<string>();
+  const problems: string[] = [];
+  for (const [index, enclosure] of (topology.enclosures ?? []).entries()) {
+    if (ids.has(enclosure.id)) problems.push(`"topology.enclosures.${index}.id": "${enclosure.id}" is used twice`);
+    ids.add(enclosure.id);
+  }
+  for (const [index, enclosure] of (topology.enclosures ?? []).entries()) {
+    if (enclosure.containedBy !== undefined && !ids.has(enclosure.containedBy)) {
+      problems.push(`"topology.enclosures.${index}.containedBy": no enclosure "${enclosure.containedBy}"`);
+    }
+  }
+  for (const [index, placement] of (topology.chassis ?? []).entries()) {
+    const container = placement.containedBy;
+    if ("enclosure" in container && !ids.has(container.enclosure)) {
+      problems.push(`"topology.chassis.${index}.containedBy.enclosure": no enclosure "${container.enclosure}"`);
+    }
   }
   return problems;
 }

@@ -34,6 +34,45 @@ const Thresholds = (what: string, warningPercent: number, criticalPercent: numbe
     { additionalProperties: false, default: {} },
   );
 
+/** Bounds of `powerSequence` (the facade's PowerSequenceConfig). */
+export const POWER_SEQUENCE_GROUPS_MAX = 16;
+export const POWER_GROUP_NAME_MAX_CHARS = 64;
+export const POWER_GROUP_DELAY_SECONDS_MAX = 600;
+/** Members named by one group, and labels one group matches on. */
+export const POWER_GROUP_MEMBERS_MAX = 64;
+export const POWER_GROUP_LABELS_MAX = 16;
+/** Entries of `topology`'s three lists together (the facade's MAX_TOPOLOGY_ENTRIES). */
+export const TOPOLOGY_ENTRIES_MAX = 1_024;
+/** Extra managers or supplied systems named by one topology entry. */
+export const TOPOLOGY_REFERENCES_MAX = 64;
+/**
+ * Chassis types of a topology enclosure: the facade's ENCLOSURE_CHASSIS_TYPES (repeated here so the
+ * config is checked without loading the facade; test/config.test.ts proves they agree).
+ */
+export const TOPOLOGY_ENCLOSURE_TYPES = ["Rack", "RackGroup", "Enclosure", "Shelf", "Drawer", "Row", "Pod"] as const;
+
+const closed = { additionalProperties: false } as const;
+
+const MemberResource = Type.Object(
+  {
+    member: Type.String({
+      pattern: NODE_NAME_PATTERN.source,
+      expected: 'a member name (its nodeName), e.g. "bmc1"',
+      description: "The member's name (nodeName).",
+    }),
+    id: Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: "^[^/\\\\]+$",
+      expected: 'the resource id in the member\'s own collection, without "/", e.g. "chassis"',
+      description: "The resource's id in the member's own collection.",
+    }),
+  },
+  { ...closed, expected: 'a member resource { member: "<nodeName>", id: "<id>" }' },
+);
+
+const MemberResources = Type.Array(MemberResource, { maxItems: TOPOLOGY_REFERENCES_MAX });
+
 const Multiaddr = (description: string) =>
   Type.String({ minLength: 1, description, examples: [`/ip4/10.0.0.2/tcp/${DEFAULT_P2P_PORT}`] });
 
@@ -233,6 +272,114 @@ export const ConfigSchema = Type.Object(
       default: false,
       description: "Remove a dead member automatically (never below a safe quorum). Otherwise it is only reported.",
     }),
+    powerSequence: Type.Optional(
+      Type.Object(
+        {
+          groups: Type.Array(
+            Type.Object(
+              {
+                name: Type.String({ minLength: 1, maxLength: POWER_GROUP_NAME_MAX_CHARS }),
+                members: Type.Optional(
+                  Type.Array(
+                    Type.String({
+                      pattern: NODE_NAME_PATTERN.source,
+                      expected: 'a member name (its nodeName), e.g. "bmc1"',
+                    }),
+                    { maxItems: POWER_GROUP_MEMBERS_MAX },
+                  ),
+                ),
+                labels: Type.Optional(
+                  Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 256 }), {
+                    maxProperties: POWER_GROUP_LABELS_MAX,
+                  }),
+                ),
+                delayAfterSeconds: Type.Number({ minimum: 0, maximum: POWER_GROUP_DELAY_SECONDS_MAX, default: 0 }),
+              },
+              { ...closed, expected: "a group { name, members and/or labels, delayAfterSeconds }" },
+            ),
+            {
+              minItems: 1,
+              maxItems: POWER_SEQUENCE_GROUPS_MAX,
+              description: `The power-on order of member groups for aggregated resets (\`Aggregate.Reset\`, \`AggregationService.Reset\`), at most ${POWER_SEQUENCE_GROUPS_MAX}, first on first; power-off runs them in reverse. Each group: \`name\` (unique, at most ${POWER_GROUP_NAME_MAX_CHARS} characters), \`members\` (nodeNames) and/or \`labels\` (every member whose labels include all of these), \`delayAfterSeconds\` (0 to ${POWER_GROUP_DELAY_SECONDS_MAX}: the wait after the group is on before the next starts; off: before the previous goes off). Members in no group come last (on) and first (off). A failure in one group stops the sequence.`,
+            },
+          ),
+        },
+        {
+          ...closed,
+          description: "Power sequencing across BMC boundaries. Shared by every node. Unset: no order.",
+        },
+      ),
+    ),
+    topology: Type.Optional(
+      Type.Object(
+        {
+          enclosures: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  id: Type.String({
+                    pattern: "^[A-Za-z0-9][A-Za-z0-9-]{0,62}$",
+                    expected: 'an id of letters, digits and inner hyphens (no "_"), e.g. "rack1"',
+                  }),
+                  name: Type.String({ minLength: 1, maxLength: 255 }),
+                  chassisType: Type.Enum([...TOPOLOGY_ENCLOSURE_TYPES]),
+                  containedBy: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+                },
+                { ...closed, expected: "an enclosure { id, name, chassisType, containedBy? }" },
+              ),
+              {
+                maxItems: TOPOLOGY_ENTRIES_MAX,
+                description: `Chassis the facade serves itself (\`/redfish/v1/Chassis/<id>\`): \`id\`, \`name\`, \`chassisType\` (one of ${TOPOLOGY_ENCLOSURE_TYPES.join(", ")}), \`containedBy\` (another enclosure's id).`,
+              },
+            ),
+          ),
+          chassis: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  chassis: MemberResource,
+                  containedBy: Type.Union(
+                    [
+                      Type.Object({ enclosure: Type.String({ minLength: 1, maxLength: 63 }) }, closed),
+                      Type.Object({ chassis: MemberResource }, closed),
+                    ],
+                    { expected: '{ enclosure: "<id>" } or { chassis: { member, id } }' },
+                  ),
+                  managedBy: Type.Optional(MemberResources),
+                },
+                { ...closed, expected: "a placement { chassis, containedBy, managedBy? }" },
+              ),
+              {
+                maxItems: TOPOLOGY_ENTRIES_MAX,
+                description:
+                  "Where member chassis sit: `chassis` ({ member: nodeName, id }), `containedBy` ({ enclosure: id } or { chassis: { member, id } }), `managedBy` (other members' managers).",
+              },
+            ),
+          ),
+          systems: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  system: MemberResource,
+                  managedBy: Type.Optional(MemberResources),
+                  supplies: Type.Optional(MemberResources),
+                },
+                { ...closed, expected: "system links { system, managedBy?, supplies? }" },
+              ),
+              {
+                maxItems: TOPOLOGY_ENTRIES_MAX,
+                description:
+                  "Links between member systems: `system` ({ member, id }), `managedBy` (other members' managers), `supplies` (systems this one supplies, e.g. a DPU's host).",
+              },
+            ),
+          ),
+        },
+        {
+          ...closed,
+          description: `One Redfish tree across BMC boundaries (\`ContainedBy\`/\`Contains\`, \`ManagedBy\`, \`SupplyingComputerSystems\` links). Shared by every node; at most ${TOPOLOGY_ENTRIES_MAX} entries in all.`,
+        },
+      ),
+    ),
     health: Type.Object(
       {
         cpu: Thresholds("CPU", 90, 98),

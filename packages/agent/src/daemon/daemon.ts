@@ -39,6 +39,7 @@ import {
   AdminCredentialError,
   bootstrapAdministrator,
   createReplicatedAuthStore,
+  createReplicatedOperationStore,
   facadeStateExtensions,
   readAdminCredentialFile,
 } from "../facade-state/index.ts";
@@ -47,6 +48,9 @@ import type { HealthReport } from "../health/health-report.ts";
 import { createHealthSampler, type HealthSampler } from "../health/health-sampler.ts";
 import { readClusterSecret } from "../identity/cluster-secret.ts";
 import { loadOrCreateNodeKey } from "../identity/node-key.ts";
+import { createBmcImagePush } from "../operations/bmc-image-push.ts";
+import { ImageStaging, imageStageHandler, stagedImagesDirOf } from "../operations/image-staging.ts";
+import { OperationExecutor, operationRpcHandler } from "../operations/operation-executor.ts";
 import { type ConclaveHost, createConclaveHost } from "../p2p/host.ts";
 import type { RpcContext } from "../p2p/rpc.ts";
 import { bootstrapOnce, hasRaftState } from "../raft-driver/bootstrap.ts";
@@ -210,6 +214,31 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     const admission = new PeerAdmission(selfId);
     const lastHeardAtMs = new Map<NodeId, number>();
 
+    // ---- journaled operations this node runs on its own BMC, and the firmware images staged for it.
+    // The ledger of operation ids it ran is read now: a file that cannot be read stops the start.
+    const operationsLogger = logger.child({ component: "operations" });
+    const staging = new ImageStaging({ dir: stagedImagesDirOf(config.stateDir), logger: operationsLogger });
+    cleanups.push(() => staging.close());
+    const imagePush = hasBmc
+      ? createBmcImagePush({
+          redfishUrl: config.bmc.redfishUrl,
+          credentialsFile: config.bmc.credentialsFile,
+          verifyTls: config.bmc.verifyTls,
+          connectTimeoutMs: config.bmc.connectTimeoutMs,
+        })
+      : undefined;
+    cleanups.push(() => imagePush?.close());
+    const executor = new OperationExecutor({
+      stateDir: config.stateDir,
+      bmc: hasBmc ? bmc : undefined,
+      imagePush,
+      staging,
+      // The owner's own term fences a stale PoC even before a newer one sent anything.
+      localTerm: () => driverRef.current?.status().term ?? 0,
+      nodeName: config.nodeName ?? selfId,
+      logger: operationsLogger,
+    });
+
     // ---- libp2p.
     const host: ConclaveHost = await createConclaveHost({
       privateKey: identity.privateKey,
@@ -265,6 +294,15 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         bmc: hasBmc ? bmc : undefined,
         nodeName: config.nodeName ?? selfId,
       }),
+    );
+    // A member runs the PoC's journaled operations on its own BMC, once each, and stages images for them.
+    host.rpc.register(
+      RPC_METHODS.bmcOperation,
+      operationRpcHandler({ isMember: (peerId) => admission.isMember(peerId), executor }),
+    );
+    host.rpc.register(
+      RPC_METHODS.imageStage,
+      imageStageHandler({ isMember: (peerId) => admission.isMember(peerId), staging }),
     );
     host.rpc.register(RPC_METHODS.handover, (body, context: RpcContext) => {
       const notice = body as Partial<HandoverNotice> | null;
@@ -322,6 +360,11 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       pocId: () => pocOf(driver.status()),
       localBmc: hasBmc ? bmc : undefined,
       rpc: host.rpc,
+      term: () => driver.status().term,
+      executor,
+      staging,
+      // As `conclave transfer-leadership` (ClusterOperations is built below; called only once serving).
+      transferLeadership: (to) => operations.handlers().transferLeadership(to === undefined ? {} : { to }),
       logger: logger.child({ component: "facade" }),
       agentSilence: {
         lastHeardAtMs: (id) => lastHeardAtMs.get(id),
@@ -334,6 +377,10 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     const vipApp: FastifyInstance = buildVipApp({
       cluster: facadeCluster,
       auth,
+      // The operation journal and tasks live in the replicated state too: a new PoC resumes them.
+      operations: createReplicatedOperationStore({ driver }),
+      ...(config.powerSequence === undefined ? {} : { powerSequence: config.powerSequence }),
+      ...(config.topology === undefined ? {} : { topology: config.topology }),
       status: () => {
         if (statusRef.current === undefined) throw new Error("status is not available yet");
         return statusRef.current();

@@ -19,6 +19,17 @@ export const RPC_METHODS = Object.freeze({
    * src/facade-host/member-bmc-request.ts.
    */
   bmcRequest: "conclave.bmc.request",
+  /**
+   * The PoC's operation journal asks the owner of a member resource to run a journaled operation
+   * once (fenced by the PoC's term), or what became of one. Served to Raft members only. Body and
+   * answer: src/operations/operation-executor.ts.
+   */
+  bmcOperation: "conclave.bmc.operation",
+  /**
+   * The PoC streams a firmware image to a member's disk in chunks (open, chunk, finish, abort),
+   * for a later firmware-push operation. Served to Raft members only: src/operations/image-staging.ts.
+   */
+  imageStage: "conclave.image.stage",
 });
 
 export interface HelloAnswer {

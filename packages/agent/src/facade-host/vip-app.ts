@@ -1,7 +1,14 @@
 // What the PoC serves on the VIP: the Redfish facade (`buildApp` of @conclave/redfish-facade, which
 // never listens) plus the agent's own `/conclave/v1/status`. The VIP server (vip-server.ts) hands
 // it every request; the node's own address hands it requests while this node is PoC.
-import { type AuthStore, buildApp, type FacadeCluster } from "@conclave/redfish-facade";
+import {
+  type AuthStore,
+  buildApp,
+  type FacadeCluster,
+  type FacadeTopology,
+  type OperationStore,
+  type PowerSequenceConfig,
+} from "@conclave/redfish-facade";
 import type { FastifyInstance } from "fastify";
 import type { StatusDocument } from "../control/control-protocol.ts";
 
@@ -11,12 +18,23 @@ export const STATUS_PATH = "/conclave/v1/status";
 export interface VipAppInit {
   readonly cluster: FacadeCluster;
   readonly auth: AuthStore;
+  /** The replicated operation journal; a memory store when omitted (tests). */
+  readonly operations?: OperationStore;
+  /** From the config (`powerSequence`, `topology`); none when omitted. */
+  readonly powerSequence?: PowerSequenceConfig;
+  readonly topology?: FacadeTopology;
   readonly status: () => StatusDocument;
 }
 
 /** The facade with the agent's status route. Call `ready()` before serving. */
 export function buildVipApp(init: VipAppInit): FastifyInstance {
-  const app = buildApp({ cluster: init.cluster, auth: init.auth });
+  const app = buildApp({
+    cluster: init.cluster,
+    auth: init.auth,
+    ...(init.operations === undefined ? {} : { operations: init.operations }),
+    ...(init.powerSequence === undefined ? {} : { powerSequence: init.powerSequence }),
+    ...(init.topology === undefined ? {} : { topology: init.topology }),
+  });
   app.get(STATUS_PATH, async (_request, reply) => reply.header("Cache-Control", "no-cache").send(init.status()));
   return app;
 }

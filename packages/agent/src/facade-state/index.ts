@@ -1,13 +1,15 @@
-// The facade's replicated state in the agent: accounts, sessions and auth settings as a cluster
-// state section, the AuthStore over the Raft driver, and the first administrator's credential.
+// The facade's replicated state in the agent: accounts, sessions and auth settings, and the
+// operation journal, tasks and user aggregates, as cluster state sections; the AuthStore and the
+// OperationStore over the Raft driver; and the first administrator's credential.
 import type { ClusterStateOptions } from "../cluster-state/cluster-state.ts";
 import type { StateSection } from "../cluster-state/command.ts";
 import { AUTH_COMMANDS, authSection } from "./auth-section.ts";
+import { OPERATION_COMMANDS, operationsSection } from "./operations-section.ts";
 
 /** Pass to `new ClusterState({ extensions: facadeStateExtensions })` on every node. */
 export const facadeStateExtensions: NonNullable<ClusterStateOptions["extensions"]> = Object.freeze({
-  sections: Object.freeze([authSection as StateSection<unknown>]),
-  commands: AUTH_COMMANDS,
+  sections: Object.freeze([authSection as StateSection<unknown>, operationsSection as StateSection<unknown>]),
+  commands: Object.freeze([...AUTH_COMMANDS, ...OPERATION_COMMANDS]),
 });
 
 export {
@@ -27,4 +29,16 @@ export {
   authSection,
 } from "./auth-section.ts";
 export { type BootstrapOutcome, bootstrapAdministrator } from "./bootstrap-administrator.ts";
+export {
+  OPERATION_COMMANDS,
+  OPERATIONS_COMMAND_VERSION,
+  OPERATIONS_SECTION_NAME,
+  OPERATIONS_SECTION_VERSION,
+  operationCommandInput,
+  operationsSection,
+} from "./operations-section.ts";
 export { createReplicatedAuthStore, type ReplicatedAuthStoreInit } from "./replicated-auth-store.ts";
+export {
+  createReplicatedOperationStore,
+  type ReplicatedOperationStoreInit,
+} from "./replicated-operation-store.ts";

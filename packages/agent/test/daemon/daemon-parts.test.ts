@@ -149,6 +149,11 @@ describe("HTTP on the VIP and on a node's own address", () => {
       hasQuorum: () => quorum,
       members: () => [],
       forward: () => Promise.reject(new Error("no members")),
+      term: () => 1,
+      executeOperation: () => Promise.reject(new Error("no members")),
+      operationStatus: () => Promise.reject(new Error("no members")),
+      transferLeadership: () => Promise.reject(new Error("no members")),
+      openImageStage: () => Promise.reject(new Error("no members")),
     };
     const auth = await createMemoryAuthStore({
       accounts: [{ userName: "reader", password: "reader-pw1", roleId: "ReadOnly" }],
