@@ -103,6 +103,21 @@ describe("the operation journal", () => {
     expect((await counters("bmc3")).operations["ComputerSystem.Reset"]).toBeUndefined();
   });
 
+  it("a repeated Idempotency-Key while the first request still runs waits for its outcome", async () => {
+    facade = await startFacade(threeMembers());
+    await facade.json("/redfish/v1/Systems/bmc1_system");
+    await facade.cluster.setFaults("bmc1", { latencyMs: 300 });
+    const key = { "idempotency-key": "console-43" };
+    const [first, second] = await Promise.all([
+      send("POST", RESET_PATH, { ResetType: "ForceRestart" }, key),
+      new Promise((r) => setTimeout(r, 50)).then(() => send("POST", RESET_PATH, { ResetType: "ForceRestart" }, key)),
+    ]);
+    await facade.cluster.setFaults("bmc1", { latencyMs: 0 });
+    expect([first.statusCode, second.statusCode]).toEqual([204, 204]);
+    expect((await counters("bmc1")).operations["ComputerSystem.Reset"]).toBe(1);
+    expect(facade.cluster.executions.length).toBe(1);
+  });
+
   it("refuses a body larger than JOURNALED_BODY_MAX_BYTES with 413 and sends nothing", async () => {
     const store = createMemoryOperationStore();
     facade = await startFacade(threeMembers(), { operations: store });
