@@ -3,6 +3,11 @@
 // BMC's credentials and never opens a connection to a BMC: `forward` goes to the member's agent
 // (over /conclave/rpc/1 in the daemon, straight to a simulator in tests), which talks to its
 // local BMC with its own credentials.
+import type {
+  OperationExecution,
+  OperationStatusQuery,
+  OwnerAnswer,
+} from "./operations/operation-types.ts";
 
 /** How a member is doing, as the cluster last heard (Redfish `Status.Health` words). */
 export type MemberHealth = "OK" | "Warning" | "Critical";
@@ -83,4 +88,45 @@ export interface FacadeCluster {
    * rejects with UpstreamError when there is no answer.
    */
   forward(memberId: string, request: UpstreamRequest): Promise<UpstreamResponse>;
+
+  /** This PoC's Raft term: the fencing token every operation it sends carries. */
+  term(): number;
+  /**
+   * Runs a journaled operation on its owner: the owner refuses a term older than the newest it has
+   * seen, runs an id it never ran, and answers an id it ran with the remembered result. Resolves
+   * with the owner's answer; rejects with UpstreamError when the owner gave none.
+   */
+  executeOperation(memberId: string, execution: OperationExecution): Promise<OwnerAnswer>;
+  /** Asks the owner what happened to an operation (a new PoC resuming); fences older terms too. */
+  operationStatus(memberId: string, query: OperationStatusQuery): Promise<OwnerAnswer>;
+  /**
+   * Moves the PoC role to `toMemberId`, or to the best other member when undefined
+   * (`Manager.ForceFailover`, `conclave transfer-leadership`). Resolves once another member leads;
+   * rejects with LeadershipTransferError.
+   */
+  transferLeadership(toMemberId: string | undefined): Promise<void>;
+  /**
+   * Opens a staging file for a firmware image on the member (its own disk, never held whole in
+   * memory): chunks are written in order, each resolving once the member has it (backpressure).
+   * Rejects with UpstreamError when the member cannot be reached or has no room.
+   */
+  openImageStage(memberId: string, stageId: string, expectedBytes: number | undefined): Promise<ImageStageWriter>;
+}
+
+export interface ImageStageWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** The staged image's size and SHA-256 (hex), as the member stored it. */
+  finish(): Promise<{ readonly bytes: number; readonly sha256: string }>;
+  /** Removes what was staged so far. Never rejects. */
+  abort(reason: string): Promise<void>;
+}
+
+/** A leadership transfer that did not happen (no eligible member, timed out, no quorum). */
+export class LeadershipTransferError extends Error {
+  readonly code = "FACADE_ERR_LEADERSHIP_TRANSFER";
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LeadershipTransferError";
+  }
 }

@@ -16,6 +16,7 @@ import {
   defaultAggregate,
 } from "./aggregation-service.ts";
 import type { FacadeCluster, FacadeMember } from "./facade-cluster.ts";
+import type { FacadePart } from "./facade-part.ts";
 import { type FacadeTimeouts, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
 import {
   CLUSTER_MANAGER_ID,
@@ -92,6 +93,8 @@ export class FacadeService {
   readonly discovery: MemberDiscovery;
   private readonly topology: ResolvedTopology;
   private readonly serves: (path: string) => boolean;
+  /** Parts serving resources of their own (tasks, aggregate actions, updates): asked first. */
+  readonly parts: FacadePart[] = [];
   /** Each member's BMC managers (facade URIs) as last read, so a member that is down still shows in Redundancy. */
   private readonly lastManagers = new Map<string, readonly string[]>();
   readonly seenTypes = new Set<string>();
@@ -146,6 +149,10 @@ export class FacadeService {
 
   async resolve(segments: readonly string[], path: string): Promise<Served> {
     const [first, second, third] = segments;
+    for (const part of this.parts) {
+      const served = await part.resolve?.(segments, path);
+      if (served !== undefined) return served;
+    }
     if (first === undefined) return this.serviceRoot();
     if (first === "odata" && segments.length === 1) return this.odataDocument();
     if (first === "AggregationService") return this.aggregationResource(segments, path);
@@ -337,9 +344,10 @@ export class FacadeService {
 
   /** Members of a merged collection that the facade itself serves. */
   private ownMembers(key: string): string[] {
-    if (key === "Managers") return [`/redfish/v1/Managers/${CLUSTER_MANAGER_ID}`];
-    if (key === "Chassis") return this.topology.enclosures.map((e) => `/redfish/v1/Chassis/${e.id}`);
-    return [];
+    const fromParts = this.parts.flatMap((part) => part.collectionMembers?.(key) ?? []);
+    if (key === "Managers") return [`/redfish/v1/Managers/${CLUSTER_MANAGER_ID}`, ...fromParts];
+    if (key === "Chassis") return [...this.topology.enclosures.map((e) => `/redfish/v1/Chassis/${e.id}`), ...fromParts];
+    return fromParts;
   }
 
   /** The facade URIs a member's collection lists (empty when it cannot be read now). */

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FacadeTimeouts } from "./facade-limits.ts";
 import { MAX_EXPANDED_RESOURCES, MAX_PATH_BYTES, MAX_QUERY_BYTES } from "./facade-limits.ts";
 import { computeEtag, type FacadeService } from "./facade-service.ts";
-import { forwardWrite, type MemberWrite } from "./forward-write.ts";
+import type { MemberWrite, WriteOutcome } from "./forward-write.ts";
 import type { MemberRootMap } from "./member-discovery.ts";
 import { SERVICE_COLLECTIONS } from "./member-uri.ts";
 import { metadataXml, schemaUrl } from "./metadata.ts";
@@ -91,7 +91,15 @@ function errorFromProblem(
   }
 }
 
-export function registerRedfishRoutes(app: FastifyInstance, service: FacadeService, timeouts: FacadeTimeouts): void {
+/** Sends a write on a member resource to its owner: the operation journal in the facade. */
+export type MemberWriter = (write: MemberWrite, request: FastifyRequest) => Promise<WriteOutcome>;
+
+export function registerRedfishRoutes(
+  app: FastifyInstance,
+  service: FacadeService,
+  timeouts: FacadeTimeouts,
+  writeMember: MemberWriter,
+): void {
   // JSON bodies are parsed here so a malformed one is a Redfish MalformedJSON, and kept as parsed
   // so URIs in them can be un-prefixed before forwarding.
   app.removeContentTypeParser("application/json");
@@ -250,12 +258,17 @@ export function registerRedfishRoutes(app: FastifyInstance, service: FacadeServi
     if (parsed.query.some(([name]) => name.startsWith("$") || name === "only")) {
       return sendRedfishError(reply, 400, baseMessage("QueryNotSupportedOnOperation"));
     }
+    for (const part of service.parts) {
+      const served = await part.write?.(request, reply, parsed);
+      if (served !== undefined) return served;
+    }
     const target = await writeTarget(parsed);
     if (target !== undefined && "kind" in target) {
       if (target.kind === "error") return sendServedError(reply, target);
     } else if (target !== undefined) {
       const ifMatch = request.headers["if-match"];
-      const outcome = await forwardWrite(service, {
+      const outcome = await writeMember(
+        {
         member: target.member,
         map: target.map,
         method: request.method as MemberWrite["method"],
@@ -263,8 +276,10 @@ export function registerRedfishRoutes(app: FastifyInstance, service: FacadeServi
         facadePath: parsed.path,
         body: request.body,
         ifMatch: typeof ifMatch === "string" ? ifMatch : undefined,
-        timeoutMs: timeouts.memberWriteTimeoutMs,
-      });
+          timeoutMs: timeouts.memberWriteTimeoutMs,
+        },
+        request,
+      );
       if (outcome.kind === "error") return sendServedError(reply, outcome);
       if (outcome.kind === "answered") return sendJson(reply, outcome.statusCode, outcome.body, outcome.headers);
       return sendJson(reply, outcome.statusCode, outcome.body, {});

@@ -1,0 +1,23 @@
+// A part of the facade that serves resources of its own next to the aggregated tree: the
+// TaskService's cluster tasks, the AggregationService's actions and user aggregates, the
+// UpdateService's actions, the cluster Manager's ForceFailover. FacadeService asks each part
+// before anything else; the routes offer each part a write before forwarding it to a member.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { RequestPath } from "./request-path.ts";
+import type { Served } from "./served.ts";
+
+export interface FacadePart {
+  /** A GET this part serves, or undefined when the path is not its own. */
+  resolve?(segments: readonly string[], path: string): Served | Promise<Served> | undefined;
+  /**
+   * Facade URIs this part adds to a merged collection; `key` is `Systems`, `TaskService/Tasks`,
+   * `AggregationService/Aggregates`, ...
+   */
+  collectionMembers?(key: string): readonly string[];
+  /** Serves a write on one of its resources; undefined when the path is not its own. */
+  write?(request: FastifyRequest, reply: FastifyReply, parsed: RequestPath): Promise<FastifyReply | undefined>;
+  /** Registers what the part needs on the app before it is ready (a content type parser, hooks). */
+  register?(app: FastifyInstance): void;
+  /** Stops the part's timers (the app is closing). */
+  close?(): void;
+}
