@@ -47,7 +47,7 @@ export const TOPOLOGY_ENTRIES_MAX = 1_024;
 export const TOPOLOGY_REFERENCES_MAX = 64;
 /**
  * Chassis types of a topology enclosure: the facade's ENCLOSURE_CHASSIS_TYPES (repeated here so the
- * config is checked without loading the facade; test/config.test.ts proves they agree).
+ * config is checked without loading the facade; test/operations/operations-config.test.ts proves they agree).
  */
 export const TOPOLOGY_ENCLOSURE_TYPES = ["Rack", "RackGroup", "Enclosure", "Shelf", "Drawer", "Row", "Pod"] as const;
 
@@ -300,7 +300,7 @@ export const ConfigSchema = Type.Object(
             {
               minItems: 1,
               maxItems: POWER_SEQUENCE_GROUPS_MAX,
-              description: `The power-on order of member groups for aggregated resets (\`Aggregate.Reset\`, \`AggregationService.Reset\`), at most ${POWER_SEQUENCE_GROUPS_MAX}, first on first; power-off runs them in reverse. Each group: \`name\` (unique, at most ${POWER_GROUP_NAME_MAX_CHARS} characters), \`members\` (nodeNames) and/or \`labels\` (every member whose labels include all of these), \`delayAfterSeconds\` (0 to ${POWER_GROUP_DELAY_SECONDS_MAX}: the wait after the group is on before the next starts; off: before the previous goes off). Members in no group come last (on) and first (off). A failure in one group stops the sequence.`,
+              description: `The power-on order of member groups for aggregated resets (\`Aggregate.Reset\`, \`AggregationService.Reset\`), at most ${POWER_SEQUENCE_GROUPS_MAX}, first on first; power-off runs them in reverse. Each group: \`name\` (unique, at most ${POWER_GROUP_NAME_MAX_CHARS} characters), \`members\` (nodeNames) and/or \`labels\` (every member whose labels include all of these), \`delayAfterSeconds\` (0 to ${POWER_GROUP_DELAY_SECONDS_MAX}: the wait after the group is on before the next starts; off: before the previous goes off). Members in no group come last (on) and first (off). A failure in one group stops the sequence. Required once \`powerSequence\` is set.`,
             },
           ),
         },
