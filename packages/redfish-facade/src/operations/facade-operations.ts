@@ -48,18 +48,12 @@ export function createFacadeOperations(init: FacadeOperationsInit): FacadeOperat
     }
     const term = cluster.term();
     if (term !== resumedTerm && !resuming) {
-      // A new PoC (or this one, re-elected): settle the single writes an earlier term left open.
+      // A new PoC (or this one, re-elected): settle what an earlier term left open and no task drives.
       resuming = true;
       void journal
         .resumeUnfinished()
         .then(() => {
-          if (
-            !journal.store
-              .operations()
-              .some((op) => op.phase === "accepted" && op.taskId === null && !journal.isInFlight(op.id))
-          ) {
-            resumedTerm = term;
-          }
+          if (journal.unsettled().length === 0) resumedTerm = term;
         })
         .catch(() => {
           // Asked again at the next tick.

@@ -278,7 +278,13 @@ export class OperationJournal {
       // Nothing is known yet: the next pass asks again.
       return { kind: "running" };
     }
-    if (answer.kind === "not-executed" && record.taskId !== null) return this.send(record, { attempts: 1 });
+    if (
+      answer.kind === "not-executed" &&
+      record.taskId !== null &&
+      this.#store.task(record.taskId)?.state === "Running"
+    ) {
+      return this.send(record, { attempts: 1 });
+    }
     return this.#settleFromAnswer(record, answer, "status");
   }
 
@@ -364,12 +370,24 @@ export class OperationJournal {
   }
 
   /**
-   * Settles every accepted single write this process is not sending (a new PoC after a failover).
-   * Task operations are settled by the task runner, stage by stage.
+   * Settles every accepted operation this process is not sending that no task runner will: single
+   * writes, and operations of tasks that ended meanwhile (cancelled). Running tasks' operations are
+   * settled by the task runner, stage by stage.
    */
   async resumeUnfinished(): Promise<void> {
-    const pending = this.#store.operations().filter((op) => op.phase === "accepted" && op.taskId === null);
-    await Promise.all(pending.map((op) => this.settle(op)));
+    await Promise.all(this.unsettled().map((op) => this.settle(op)));
+  }
+
+  /** The accepted operations resumeUnfinished settles. */
+  unsettled(): OperationRecord[] {
+    return this.#store
+      .operations()
+      .filter(
+        (op) =>
+          op.phase === "accepted" &&
+          !this.#inFlight.has(op.id) &&
+          (op.taskId === null || this.#store.task(op.taskId)?.state !== "Running"),
+      );
   }
 
   #memberName(record: OperationRecord): string {

@@ -276,6 +276,55 @@ describe("a new PoC settles what an earlier PoC left unfinished", () => {
     expect(retry.statusCode).toBe(503);
   });
 
+  it("an operation of a task cancelled meanwhile is settled too, not left to fill the journal", async () => {
+    const store = createMemoryOperationStore();
+    facade = await startFacade(threeMembers(), { operations: store });
+    facade.cluster.setQuorum(false);
+    const action = acceptedReset("op-00000000000000d4", 1).body.action;
+    await store.commit({
+      type: "task.create",
+      body: {
+        id: "t1",
+        kind: "aggregate-reset",
+        name: "Aggregate reset",
+        payload: {
+          targetUri: "/redfish/v1/AggregationService/Actions/AggregationService.Reset",
+          httpOperation: "POST",
+          jsonBody: "{}",
+        },
+        stopOnFailure: false,
+        subtasks: [
+          {
+            id: "t1-1",
+            memberId: "peer-bmc1",
+            targetUri: "/redfish/v1/Systems/bmc1_system",
+            action,
+            operationId: "op-00000000000000d4",
+          },
+        ],
+        stages: [{ subtaskIds: ["t1-1"], delayBeforeMs: 0, label: "batch 1 of 1", handOverFrom: null }],
+        atMs: Date.now(),
+      },
+    });
+    await store.commit({
+      type: "operation.accept",
+      body: { ...acceptedReset("op-00000000000000d4", 1).body, facadePath: "", taskId: "t1", idempotencyKey: null },
+    });
+    await store.commit({
+      type: "task.advance",
+      body: { id: "t1", subtasks: [], messages: [], finish: "Cancelled", atMs: Date.now() },
+    });
+    facade.cluster.setTerm(2);
+    facade.cluster.setQuorum(true);
+    const settled = await waitFor(async () => {
+      const op = store.operation("op-00000000000000d4");
+      return op?.phase === "accepted" ? undefined : op;
+    }, "the operation settled");
+    // Its task no longer runs, so it is not sent again.
+    expect(settled).toMatchObject({ phase: "failed", failure: { reason: "not-run" } });
+    expect((await counters("bmc1")).operations["ComputerSystem.Reset"]).toBeUndefined();
+  });
+
   it("one whose owner restarted mid-run is failed as outcome-unknown", async () => {
     const store = createMemoryOperationStore();
     facade = await startFacade(threeMembers(), { operations: store });
