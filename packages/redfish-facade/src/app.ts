@@ -7,6 +7,8 @@ import type { FacadeCluster } from "./facade-cluster.ts";
 import { type FacadeTimeouts, MAX_PATH_BYTES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
 import { resolveFacadeTimeouts } from "./facade-options.ts";
 import { CLUSTER_MANAGER_ID } from "./facade-resources.ts";
+import { eventServicePart } from "./events/event-service-part.ts";
+import type { FacadeEventSource } from "./events/facade-event-source.ts";
 import { FacadeService } from "./facade-service.ts";
 import { FACADE_MARKER_HEADER, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
 import { baseMessage, sendRedfishError } from "./redfish-error.ts";
@@ -16,6 +18,8 @@ import { type FacadeTopology, resolveTopology } from "./topology.ts";
 export interface FacadeInit {
   readonly cluster: FacadeCluster;
   readonly auth: AuthStore;
+  /** Members' events for the EventService (the agent pulls them over its RPC); none: the cluster's own only. */
+  readonly events?: FacadeEventSource;
   /** Where member chassis and systems sit relative to each other; none by default. */
   readonly topology?: FacadeTopology;
   /** Overrides of DEFAULT_FACADE_TIMEOUTS (validated; FacadeConfigError on a bad value). */
@@ -75,6 +79,10 @@ export function buildApp(init: FacadeInit): FastifyInstance {
     topology,
     serves: (path) => app.hasRoute({ method: "GET", url: path }),
   });
+  const events = eventServicePart({ service, source: init.events });
+  service.parts.push(events);
+  events.register(app);
+  app.addHook("onClose", async () => events.close());
   registerRedfishRoutes(app, service, timeouts);
   return app;
 }
