@@ -6,6 +6,8 @@ import { enclosureUri, type TopologyEnclosure } from "./topology.ts";
 
 export const CLUSTER_MANAGER_ID = "conclave";
 export const CLUSTER_MANAGER_URI = `/redfish/v1/Managers/${CLUSTER_MANAGER_ID}`;
+/** Manager.ForceFailover on the cluster Manager: a leadership transfer (operations/force-failover-part.ts). */
+export const FORCE_FAILOVER_URI = `${CLUSTER_MANAGER_URI}/Actions/Manager.ForceFailover`;
 export const MANAGER_TYPE = "#Manager.v1_24_0.Manager";
 export const CHASSIS_TYPE = "#Chassis.v1_28_0.Chassis";
 
@@ -85,6 +87,8 @@ export function clusterManager(facts: ClusterManagerFacts): Json {
       },
     ],
     "Redundancy@odata.count": 1,
+    // NewManager: a member's BMC manager from RedundancySet; none lets the cluster pick.
+    Actions: { "#Manager.ForceFailover": { target: FORCE_FAILOVER_URI } },
     Links: {
       ManagerForManagers: links(set),
       "ManagerForManagers@odata.count": set.length,
@@ -123,10 +127,7 @@ export const SERVICE_SHELLS: Readonly<
   TaskService: { type: "#TaskService.v1_3_0.TaskService", name: "Task Service", collections: ["Tasks"] },
 });
 
-/**
- * The facade's own copy of a member service: only the merged collections the members have.
- * (Updates and facade tasks are not served here yet: no action is advertised.)
- */
+/** The facade's own copy of a member service: only the merged collections the members have. */
 export function serviceShell(service: string, collections: readonly string[]): Json | undefined {
   const shell = SERVICE_SHELLS[service];
   if (shell === undefined) return undefined;
@@ -152,3 +153,31 @@ export const DEFAULT_COLLECTION_TYPES: Readonly<Record<string, readonly [type: s
   "UpdateService/SoftwareInventory": ["#SoftwareInventoryCollection.SoftwareInventoryCollection", "Software Inventory"],
   "TaskService/Tasks": ["#TaskCollection.TaskCollection", "Task Collection"],
 });
+
+/** What the facade's UpdateService advertises besides its merged inventories. */
+export interface UpdateServiceFacts {
+  readonly collections: readonly string[];
+  readonly simpleUpdateUri: string;
+  readonly multipartPushUri: string;
+  readonly maxImageSizeBytes: number;
+  readonly transferProtocols: readonly string[];
+}
+
+/**
+ * The UpdateService of the cluster: every member's inventories merged, SimpleUpdate routed to the
+ * targets' owners, and a multipart push the facade streams to every target's agent.
+ */
+export function updateService(facts: UpdateServiceFacts): Json {
+  const body = serviceShell("UpdateService", facts.collections) as Json;
+  body.Description =
+    "Update Service of the Conclave cluster: every member's inventories merged, updates routed to their owners";
+  body.MultipartHttpPushUri = facts.multipartPushUri;
+  body.MaxImageSizeBytes = facts.maxImageSizeBytes;
+  body.Actions = {
+    "#UpdateService.SimpleUpdate": {
+      target: facts.simpleUpdateUri,
+      "TransferProtocol@Redfish.AllowableValues": [...facts.transferProtocols],
+    },
+  };
+  return body;
+}
