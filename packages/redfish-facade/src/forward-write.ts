@@ -6,6 +6,7 @@ import { type FacadeService, memberRefused } from "./facade-service.ts";
 import type { MemberRootMap } from "./member-discovery.ts";
 import { headerValue, toAnswer } from "./member-reader.ts";
 import { facadeUriOwner, memberResourceToFacade, memberUriToFacade, rewriteString } from "./member-uri.ts";
+import { JOURNALED_IF_MATCH_MAX_CHARS } from "./operations/operation-state.ts";
 import {
   JOURNALED_BODY_MAX_BYTES,
   type JournaledRequest,
@@ -97,12 +98,17 @@ export function prepareMemberWrite(service: FacadeService, write: MemberWrite): 
     // The journal keeps the body in the replicated state: a bounded one.
     if (Buffer.byteLength(text) > JOURNALED_BODY_MAX_BYTES) return servedError(413, baseMessage("PayloadTooLarge"));
   }
+  if (write.ifMatch !== undefined && write.ifMatch.length > JOURNALED_IF_MATCH_MAX_CHARS) {
+    return servedError(400, baseMessage("HeaderInvalid", ["If-Match"]));
+  }
   const headers: Record<string, string> = {};
   if (text !== undefined) headers["content-type"] = "application/json";
   if (write.ifMatch !== undefined) headers["if-match"] = write.ifMatch;
   return { method: write.method, path: write.memberPath, headers, ...(text === undefined ? {} : { body: text }) };
 }
 
+/** Longest header value the journal keeps (a Link or Location longer than this is cut). */
+const RESULT_HEADER_MAX_CHARS = 4_096;
 /** The headers of a BMC answer the journal keeps (the others say nothing to the console). */
 const KEPT_RESULT_HEADERS = ["location", "etag", "retry-after", "link", "content-type"] as const;
 
@@ -111,7 +117,7 @@ export function operationResultOf(response: UpstreamResponse): OperationResult {
   const headers: Record<string, string> = {};
   for (const name of KEPT_RESULT_HEADERS) {
     const value = headerValue(response.headers, name);
-    if (value !== undefined) headers[name] = value.slice(0, 4_096);
+    if (value !== undefined) headers[name] = value.slice(0, RESULT_HEADER_MAX_CHARS);
   }
   const bytes = Buffer.from(response.text);
   if (bytes.length <= OPERATION_RESULT_TEXT_MAX_BYTES) {

@@ -156,9 +156,14 @@ export class OperationJournal {
           const earlier = this.#store.operationByIdempotencyKey(key);
           if (earlier !== undefined) return this.#replay(earlier, write);
         }
-        if (error instanceof OperationRuleViolation || error instanceof OperationStoreUnavailableError) {
+        // Full, or the store cannot commit now (no quorum, not the leader): the console retries.
+        if (
+          error instanceof OperationStoreUnavailableError ||
+          (error instanceof OperationRuleViolation && error.code === "journal-full")
+        ) {
           return unavailable();
         }
+        if (error instanceof OperationRuleViolation) return servedError(500, baseMessage("InternalError"));
         throw error;
       }
       const run = await this.send(record, { timeoutMs: write.timeoutMs });

@@ -43,8 +43,20 @@ const SubTaskId = Type.String({ pattern: "^t[0-9]{1,15}-[1-9][0-9]{0,3}$" });
 const MemberId = Type.String({ minLength: 1, maxLength: 128 });
 /** A path with its query string. */
 const FacadeUri = Type.String({ maxLength: MAX_PATH_BYTES + MAX_QUERY_BYTES + 1 });
-const ShortText = Type.String({ maxLength: 256 });
-const MessageText = Type.String({ maxLength: 1_024 });
+/** Names, labels, ETags, header values of a request. */
+const SHORT_TEXT_MAX_CHARS = 256;
+/** A task message, a failure's explanation. */
+const MESSAGE_TEXT_MAX_CHARS = 1_024;
+/** The longest If-Match header a journaled write carries (a longer one is refused with 400). */
+export const JOURNALED_IF_MATCH_MAX_CHARS = 1_024;
+/** A Link header of a BMC's answer. */
+const LINK_HEADER_MAX_CHARS = 4_096;
+/** MessageArgs of one task message. */
+const MESSAGE_ARGS_MAX = 8;
+/** The longest wait before a stage (a power sequence's group delay). */
+export const STAGE_DELAY_MAX_MS = 24 * 3_600_000;
+const ShortText = Type.String({ maxLength: SHORT_TEXT_MAX_CHARS });
+const MessageText = Type.String({ maxLength: MESSAGE_TEXT_MAX_CHARS });
 /** Where a staged image lives on its owner: the name of a file, so no path characters. */
 const StageId = Type.String({ pattern: "^[A-Za-z0-9-]{1,64}$" });
 /** The largest JSON text of a firmware push's UpdateParameters. */
@@ -65,7 +77,7 @@ const JournaledRequestSchema = Type.Object(
     headers: Type.Object(
       {
         "content-type": Type.Optional(ShortText),
-        "if-match": Type.Optional(Type.String({ maxLength: 1_024 })),
+        "if-match": Type.Optional(Type.String({ maxLength: JOURNALED_IF_MATCH_MAX_CHARS })),
       },
       closed,
     ),
@@ -92,7 +104,7 @@ const ResultHeaders = Type.Object(
     location: Type.Optional(FacadeUri),
     etag: Type.Optional(ShortText),
     "retry-after": Type.Optional(ShortText),
-    link: Type.Optional(Type.String({ maxLength: 4_096 })),
+    link: Type.Optional(Type.String({ maxLength: LINK_HEADER_MAX_CHARS })),
     "content-type": Type.Optional(ShortText),
   },
   closed,
@@ -123,7 +135,7 @@ const TaskMessageSchema = Type.Object(
     messageId: ShortText,
     message: MessageText,
     severity: Type.Union([Type.Literal("OK"), Type.Literal("Warning"), Type.Literal("Critical")]),
-    args: Type.Array(ShortText, { maxItems: 8 }),
+    args: Type.Array(ShortText, { maxItems: MESSAGE_ARGS_MAX }),
   },
   closed,
 );
@@ -140,7 +152,7 @@ const PayloadSchema = Type.Object(
 const StageSchema = Type.Object(
   {
     subtaskIds: Type.Array(SubTaskId, { minItems: 1, maxItems: SUBTASKS_MAX }),
-    delayBeforeMs: Type.Integer({ minimum: 0, maximum: 24 * 3_600_000 }),
+    delayBeforeMs: Type.Integer({ minimum: 0, maximum: STAGE_DELAY_MAX_MS }),
     label: ShortText,
     handOverFrom: Type.Union([MemberId, Type.Null()]),
   },

@@ -51,12 +51,18 @@ export interface TaskRunner {
 export const MEMBER_TASK_POLL_MS = 200;
 /** The longest a subtask follows a member's task (a firmware update is the slowest). */
 export const MEMBER_TASK_MAX_MS = 60 * 60_000;
+/** Deadline of one read of a member's task monitor. */
+export const MEMBER_TASK_READ_TIMEOUT_MS = 5_000;
+/** Failed reads of a member's task monitor (its agent unreachable) before the subtask fails. */
+export const MEMBER_TASK_READ_FAILURES_MAX = 30;
 /** How often an operation the owner reports as still running is asked about again. */
 export const OWNER_RUNNING_POLL_MS = 100;
 /** Sends of one task operation whose owner could not be reached before its subtask fails. */
 export const OPERATION_SEND_ATTEMPTS = 3;
 
 const TASK_EVENT = "TaskEvent.1.0";
+/** A stage's delay is slept in slices, so a PoC that lost its role stops waiting soon. */
+const STAGE_WAIT_SLICE_MS = 1_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -225,7 +231,7 @@ export class ClusterTaskRunner implements TaskRunner {
         // The stage's delay, in cluster time: a new PoC waits only what is left of it.
         const wait = task.stageNotBeforeMs - this.#journal.now();
         if (wait > 0) {
-          await sleep(Math.min(wait, 1_000));
+          await sleep(Math.min(wait, STAGE_WAIT_SLICE_MS));
           continue;
         }
         if (stage.handOverFrom !== null) {
@@ -442,12 +448,12 @@ export class ClusterTaskRunner implements TaskRunner {
           method: "GET",
           path: monitor,
           headers: { accept: "application/json" },
-          timeoutMs: 5_000,
+          timeoutMs: MEMBER_TASK_READ_TIMEOUT_MS,
         });
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         failures++;
-        if (failures >= OPERATION_SEND_ATTEMPTS * 10) {
+        if (failures >= MEMBER_TASK_READ_FAILURES_MAX) {
           return {
             state: "Exception",
             memberTaskMonitor: monitor,

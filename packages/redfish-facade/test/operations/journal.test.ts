@@ -118,7 +118,7 @@ describe("the operation journal", () => {
     expect(facade.cluster.executions.length).toBe(1);
   });
 
-  it("refuses a body larger than JOURNALED_BODY_MAX_BYTES with 413 and sends nothing", async () => {
+  it("refuses a body larger than JOURNALED_BODY_MAX_BYTES with 413, an oversize If-Match with 400, and sends nothing", async () => {
     const store = createMemoryOperationStore();
     facade = await startFacade(threeMembers(), { operations: store });
     const response = await send("PATCH", "/redfish/v1/Systems/bmc1_system", {
@@ -126,6 +126,14 @@ describe("the operation journal", () => {
     });
     expect(response.statusCode).toBe(413);
     expect(messageIds(response)).toEqual(["PayloadTooLarge"]);
+    const ifMatch = await send(
+      "PATCH",
+      "/redfish/v1/Systems/bmc1_system",
+      { AssetTag: "x" },
+      { "if-match": `"${"e".repeat(2_000)}"` },
+    );
+    expect(ifMatch.statusCode).toBe(400);
+    expect(messageIds(ifMatch)).toEqual(["HeaderInvalid"]);
     expect(store.operations()).toEqual([]);
     expect(facade.cluster.executions).toEqual([]);
   });
