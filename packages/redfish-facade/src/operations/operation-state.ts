@@ -344,6 +344,17 @@ function plain<T>(value: T): T {
   return structuredClone(value);
 }
 
+/** A plain copy with every object's keys sorted (arrays keep their order). */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = canonical((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
 function byId(a: { id: string }, b: { id: string }): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
@@ -660,8 +671,9 @@ export class OperationState implements OperationStateView {
 
   // ---------------------------------------------------------------- snapshots
 
+  /** Canonical: the same state gives the same JSON text on every node (keys sorted at every level). */
   toSnapshot(): OperationStateSnapshot {
-    return plain({
+    return canonical({
       operations: this.operations(),
       tasks: this.tasks(),
       aggregates: this.aggregates(),
