@@ -9,6 +9,7 @@ import { resolveFacadeTimeouts } from "./facade-options.ts";
 import { CLUSTER_MANAGER_ID } from "./facade-resources.ts";
 import { eventServicePart } from "./events/event-service-part.ts";
 import type { FacadeEventSource } from "./events/facade-event-source.ts";
+import type { MetricsRegistry } from "./metrics/metrics-registry.ts";
 import { FacadeService } from "./facade-service.ts";
 import { FACADE_MARKER_HEADER, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
 import { baseMessage, sendRedfishError } from "./redfish-error.ts";
@@ -20,6 +21,8 @@ export interface FacadeInit {
   readonly auth: AuthStore;
   /** Members' events for the EventService (the agent pulls them over its RPC); none: the cluster's own only. */
   readonly events?: FacadeEventSource;
+  /** Where request and event series are counted (the agent's /metrics); none: not counted. */
+  readonly metrics?: MetricsRegistry;
   /** Where member chassis and systems sit relative to each other; none by default. */
   readonly topology?: FacadeTopology;
   /** Overrides of DEFAULT_FACADE_TIMEOUTS (validated; FacadeConfigError on a bad value). */
@@ -79,7 +82,7 @@ export function buildApp(init: FacadeInit): FastifyInstance {
     topology,
     serves: (path) => app.hasRoute({ method: "GET", url: path }),
   });
-  const events = eventServicePart({ service, source: init.events });
+  const events = eventServicePart({ service, source: init.events, metrics: init.metrics });
   service.parts.push(events);
   events.register(app);
   app.addHook("onClose", async () => events.close());

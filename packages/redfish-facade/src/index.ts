@@ -19,6 +19,18 @@ export {
   parseEventCursor,
   parseEventsPullAnswer,
 } from "./events/facade-event-source.ts";
+export { SSE_URI } from "./events/event-stream.ts";
+// The Prometheus registry the agent's /metrics renders (src/metrics).
+export {
+  Counter,
+  DEFAULT_SECONDS_BUCKETS,
+  Histogram,
+  type Labels,
+  METRIC_SERIES_MAX,
+  METRICS_CONTENT_TYPE,
+  MetricsRegistry,
+  type Sample,
+} from "./metrics/metrics-registry.ts";
 export {
   type FacadeCluster,
   type FacadeMember,

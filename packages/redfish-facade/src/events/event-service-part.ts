@@ -5,6 +5,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FacadeService } from "../facade-service.ts";
 import { STANDARD_ROOT_COLLECTIONS } from "../member-uri.ts";
+import { registerFacadeMetrics } from "../metrics/facade-metrics.ts";
+import type { MetricsRegistry } from "../metrics/metrics-registry.ts";
 import { baseMessage, sendRedfishError } from "../redfish-error.ts";
 import type { RequestPath } from "../request-path.ts";
 import { READ_ONLY_ALLOW, type Served, servedResource } from "../served.ts";
@@ -55,6 +57,8 @@ export interface EventServicePartInit {
   /** Members' events; undefined: only the cluster's own events. */
   readonly source: FacadeEventSource | undefined;
   readonly limits?: Partial<FanInLimits>;
+  /** Where the facade's request and event series go (the agent's /metrics); none: not counted. */
+  readonly metrics?: MetricsRegistry;
 }
 
 /** A FacadePart (facade-part.ts) with its fan-in and stream, for metrics and tests. */
@@ -166,6 +170,7 @@ export function eventServicePart(init: EventServicePartInit): EventServicePart {
     },
     register(app: FastifyInstance) {
       stream.register(app);
+      if (init.metrics !== undefined) registerFacadeMetrics(app, init.metrics, { fanIn, stream });
       app.addHook("onReady", async () => fanIn.start());
     },
     close() {
