@@ -7,7 +7,10 @@ export const MULTIPART_PUSH_URI = `${UPDATE_SERVICE_URI}/update-multipart`;
 /** The action name messages use for the multipart push (as bmcweb and the simulator do). */
 export const MULTIPART_PUSH_ACTION = "UpdateService.MultipartHttpPushUpdate";
 
-/** Largest image the facade streams (the agents' staging bound); a target's BMC may accept less. */
+/**
+ * Largest image the facade streams (the agents' staging bound); the UpdateService advertises the
+ * smallest of this and every member BMC's own MaxImageSizeBytes, and a push is held to its targets'.
+ */
 export const MAX_FIRMWARE_IMAGE_BYTES = 512 * 1024 * 1024;
 /** Largest UpdateParameters part read (it is JSON held in memory). */
 export const MAX_UPDATE_PARAMETERS_BYTES = 16 * 1024;

@@ -14,10 +14,15 @@ import {
   MULTIPART_PUSH_URI,
   SIMPLE_UPDATE_URI,
   TRANSFER_PROTOCOLS,
+  UPDATE_SERVICE_URI,
 } from "./update-limits.ts";
 import { simpleUpdate } from "./update-simple.ts";
 
 const MULTIPART_TYPE = "multipart/form-data";
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 
 function isMultipart(contentType: string | undefined): boolean {
   return (contentType ?? "").split(";")[0]?.trim().toLowerCase() === MULTIPART_TYPE;
@@ -36,12 +41,20 @@ export function updateServicePart(init: {
     const collections = (SERVICE_SHELLS.UpdateService?.collections ?? []).filter((c) =>
       maps.some(({ map }) => !("kind" in map) && map.serviceCollections.has(`UpdateService/${c}`)),
     );
+    // What every member's BMC takes (each member's own UpdateService, as last read).
+    const limits = await Promise.all(
+      service.sources().map(async (member) => {
+        const read = await service.reader.get(member, UPDATE_SERVICE_URI);
+        const max = read.kind === "answer" && isObject(read.json) ? read.json.MaxImageSizeBytes : undefined;
+        return typeof max === "number" && Number.isInteger(max) && max > 0 ? max : MAX_FIRMWARE_IMAGE_BYTES;
+      }),
+    );
     return servedResource(
       updateService({
         collections,
         simpleUpdateUri: SIMPLE_UPDATE_URI,
         multipartPushUri: MULTIPART_PUSH_URI,
-        maxImageSizeBytes: MAX_FIRMWARE_IMAGE_BYTES,
+        maxImageSizeBytes: Math.min(MAX_FIRMWARE_IMAGE_BYTES, ...limits),
         transferProtocols: TRANSFER_PROTOCOLS,
       }),
     );

@@ -12,6 +12,7 @@ import { planFirmwareUpdate, updateTargetUri } from "./update-plan.ts";
 import { resolveUpdateTargets } from "./update-targets.ts";
 
 const ACTION = "UpdateService.SimpleUpdate";
+const URI_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 /** Longest ImageURI, Username or Password accepted. */
 export const SIMPLE_UPDATE_TEXT_MAX_CHARS = 2_048;
 
@@ -58,6 +59,11 @@ function checkParameters(body: unknown): { parameters: Record<string, unknown> }
     problems.push(
       baseMessage("ActionParameterValueNotInList", [protocol, "TransferProtocol", ACTION], ["/TransferProtocol"]),
     );
+  }
+  // An ImageURI without a scheme says nothing of how to fetch it: every BMC would refuse it.
+  const image = fields.ImageURI;
+  if (typeof image === "string" && !URI_SCHEME.test(image) && protocol === undefined) {
+    problems.push(baseMessage("ActionParameterMissing", [ACTION, "TransferProtocol"], ["/TransferProtocol"]));
   }
   return problems.length > 0 ? problems : { parameters };
 }

@@ -58,6 +58,28 @@ describe("AggregationService.Reset", () => {
     expect(counts.map((c) => Object.values(c ?? {}).reduce((a, b) => a + b, 0))).toEqual([1, 2, 1]);
   });
 
+  it("resets chassis and managers through their own Reset actions", async () => {
+    facade = await startOperationsFacade(threeMembers());
+    const task = await facade.finishedTask(
+      await facade.post(RESET_URI, {
+        TargetURIs: ["/redfish/v1/Chassis/bmc1_chassis", "/redfish/v1/Managers/bmc3_bmc"],
+        ResetType: "ForceRestart",
+      }),
+    );
+    expect(task.state, JSON.stringify(task.messages)).toBe("Completed");
+    expect(
+      facade.cluster.executions.map((e) => [
+        e.memberName,
+        (e.execution.action as { request: { path: string } }).request.path,
+      ]),
+    ).toEqual([
+      ["bmc1", "/redfish/v1/Chassis/chassis/Actions/Chassis.Reset"],
+      ["bmc3", "/redfish/v1/Managers/bmc/Actions/Manager.Reset"],
+    ]);
+    expect(Object.values(await facade.executedIds("bmc1"))).toEqual([1]);
+    expect(Object.values(await facade.executedIds("bmc3"))).toEqual([1]);
+  });
+
   it("refuses bad input with Base messages before anything runs", async () => {
     facade = await startOperationsFacade(threeMembers());
     const cases: [unknown, number, string[]][] = [

@@ -76,6 +76,7 @@ describe("UpdateService.SimpleUpdate", () => {
       [{}, ["ActionParameterMissing"]],
       [{ ImageURI: 7 }, ["ActionParameterValueTypeError"]],
       [{ ImageURI: "http://x/y.bin", TransferProtocol: "Pigeon" }, ["ActionParameterValueNotInList"]],
+      [{ ImageURI: "images.example/y.bin" }, ["ActionParameterMissing"]],
       [{ ImageURI: "http://x/y.bin", Colour: "red" }, ["ActionParameterUnknown"]],
       [{ ImageURI: "http://x/y.bin", Targets: "bmc2" }, ["ActionParameterValueTypeError"]],
       [
@@ -103,6 +104,8 @@ describe.skipIf(!hasShared)("UpdateService against ../shared/redfish/json-schema
     const body = await facade.json("/redfish/v1/UpdateService");
     expect(body).toMatchObject({
       MultipartHttpPushUri: "/redfish/v1/UpdateService/update-multipart",
+      // The simulators' own bound (64 MiB), smaller than the facade's.
+      MaxImageSizeBytes: 64 * 1024 * 1024,
       FirmwareInventory: { "@odata.id": "/redfish/v1/UpdateService/FirmwareInventory" },
       Actions: { "#UpdateService.SimpleUpdate": { target: SIMPLE_UPDATE } },
     });
