@@ -1,6 +1,7 @@
 // The task runner: stages in order with their delays in cluster time, stop at the first failure,
 // a new PoC continuing a task without running completed subtasks again, leadership handed over
 // before a stage that updates the PoC's own BMC, and a member's own task followed to its end.
+import { readdir } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLUSTER_MANAGER_ID } from "../../src/facade-resources.ts";
 import { FacadeService } from "../../src/facade-service.ts";
@@ -303,5 +304,30 @@ describe("the task runner", () => {
     };
     const versions = await Promise.all(inventory.Members.map(async (m) => (await read(m["@odata.id"])).Version));
     expect(versions).toContain("9.9.1");
+  });
+  it("over HTTP, the simulated owner streams the staged image to its BMC and removes it once accepted", async () => {
+    cluster = await createSimulatedCluster(MEMBERS, { transport: "http" });
+    const store = createMemoryOperationStore();
+    const poc = startPoc(store);
+    const writer = await cluster.openImageStage("peer-bmc2", "stage-2", undefined);
+    await writer.write(Buffer.from("version=3.1.4\n"));
+    await writer.finish();
+    const task = await poc.operations.tasks.start({
+      kind: "firmware-update",
+      name: "Firmware update",
+      payload: { targetUri: "/redfish/v1/UpdateService/update-multipart", httpOperation: "POST", jsonBody: "{}" },
+      stopOnFailure: false,
+      subtasks: [
+        {
+          memberId: "peer-bmc2",
+          targetUri: "/redfish/v1/Managers/bmc2_bmc",
+          action: { kind: "firmware-push", stageId: "stage-2", imageName: "bmc-3.1.4.bin", updateParameters: {} },
+        },
+      ],
+      stages: [{ subtaskIndexes: [0], delayBeforeMs: 0, label: "batch 1 of 1", handOverFrom: null }],
+    });
+    const done = await finished(store, task.id);
+    expect(done.subtasks[0]).toMatchObject({ state: "Completed" });
+    expect(await readdir(cluster.stageDir("bmc2"))).toEqual([]);
   });
 });

@@ -89,6 +89,8 @@ export async function createSimulatedCluster(
   const clusterName = options.clusterName ?? "rack7";
   const simulators = new Map<string, FastifyInstance>();
   const forwarders = new Map<string, HttpForwarder>();
+  /** Where each listening simulator is ("http" transport). */
+  const baseUrls = new Map<string, string>();
   let members: FacadeMember[] = specs.map((spec, index) => {
     if (spec.hasBmc !== false) {
       simulators.set(
@@ -117,6 +119,7 @@ export async function createSimulatedCluster(
     for (const [name, app] of simulators) {
       await app.listen({ port: 0, host: "127.0.0.1" });
       const address = app.server.address() as AddressInfo;
+      baseUrls.set(name, `http://127.0.0.1:${address.port}`);
       forwarders.set(
         name,
         createHttpForwarder(`http://127.0.0.1:${address.port}`, { authorization: SIMULATOR_AUTHORIZATION }),
@@ -181,15 +184,26 @@ export async function createSimulatedCluster(
       new Blob([JSON.stringify(execution.action.updateParameters)], { type: "application/json" }),
     );
     form.set("UpdateFile", await openAsBlob(file), execution.action.imageName);
+    const headers = { authorization: SIMULATOR_AUTHORIZATION, [OPERATION_ID_HEADER]: execution.operationId };
+    const baseUrl = baseUrls.get(member.name);
+    if (baseUrl !== undefined) {
+      // Over HTTP the image streams from the file, as the owner's agent sends it.
+      const response = await fetch(new URL(pushUri, baseUrl), {
+        method: "POST",
+        body: form,
+        headers,
+        signal: AbortSignal.timeout(execution.timeoutMs),
+      });
+      const text = await response.text();
+      if (response.ok) await rm(file, { force: true });
+      return { statusCode: response.status, headers: Object.fromEntries(response.headers), text };
+    }
+    // inject() takes a whole body: encoded in memory (test images are small).
     const encoded = new Request("http://member.invalid/", { method: "POST", body: form });
     const response = await simulatorNamed(member.name).inject({
       method: "POST",
       url: pushUri,
-      headers: {
-        "content-type": encoded.headers.get("content-type") as string,
-        authorization: SIMULATOR_AUTHORIZATION,
-        [OPERATION_ID_HEADER]: execution.operationId,
-      },
+      headers: { ...headers, "content-type": encoded.headers.get("content-type") as string },
       payload: Buffer.from(await encoded.arrayBuffer()),
     });
     if (response.statusCode >= 200 && response.statusCode < 300) await rm(file, { force: true });
