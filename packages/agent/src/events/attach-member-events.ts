@@ -6,6 +6,7 @@ import { type AgentLogger, silentLogger } from "../logger.ts";
 import type { RpcService } from "../p2p/rpc.ts";
 import {
   type BmcEventSource,
+  type BmcEventSourceStatus,
   type BmcEventTiming,
   type BmcStreamAccess,
   startBmcEventSource,
@@ -29,6 +30,8 @@ export interface MemberEvents {
   /** The PoC reading its own events without a network round trip. */
   pullLocal(request: EventsPullRequest, signal: AbortSignal): Promise<EventsPullAnswer>;
   counts(): MemberEventCounts;
+  /** How the BMC's events are being read; undefined on a node without a BMC. */
+  sourceStatus(): BmcEventSourceStatus | undefined;
   close(): Promise<void>;
 }
 
@@ -51,6 +54,7 @@ export function attachMemberEvents(init: MemberEventsInit): MemberEvents {
     buffer,
     pullLocal: (request, signal) => pullEvents(buffer, request, signal),
     counts: () => buffer.countsSoFar(),
+    sourceStatus: () => source?.status(),
     async close() {
       init.rpc.unregister(EVENTS_PULL_METHOD);
       await source?.close();

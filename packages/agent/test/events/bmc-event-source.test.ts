@@ -9,6 +9,7 @@ import { MockAgent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { createBmcClient } from "../../src/bmc/bmc-client.ts";
 import { bmcCredentials } from "../../src/bmc/credentials.ts";
+import { attachMemberEvents } from "../../src/events/attach-member-events.ts";
 import { type BmcEventSource, logEntryToRecord, startBmcEventSource } from "../../src/events/bmc-event-source.ts";
 import { SseParser, SseTooLargeError } from "../../src/events/sse-parser.ts";
 
@@ -81,6 +82,40 @@ describe("against the BMC simulator's SSE stream", () => {
     expect(records.map((r) => r.MessageId)).toEqual([1, 2, 3, 4, 5].map((n) => `Test.1.0.Event${n}`));
     expect(records[0]?.OriginOfCondition).toEqual({ "@odata.id": "/redfish/v1/Systems/system" });
     expect(events.status().lastEventId).toBe("5");
+  });
+});
+
+describe("attachMemberEvents over the simulator", () => {
+  it("numbers what the BMC sends and hands it to a pull", async () => {
+    const simulator: RunningSimulator = await startSimulator({ port: 0, host: "127.0.0.1", logger: false });
+    cleanups.push(() => simulator.close());
+    const credentials = bmcCredentials("admin", "admin");
+    const client = createBmcClient({ redfishUrl: simulator.url, credentials, authMode: "basic" });
+    const registered: string[] = [];
+    const events = attachMemberEvents({
+      rpc: { register: (method) => void registered.push(method), unregister: () => {} },
+      bmc: { client, stream: { redfishUrl: simulator.url, credentials: () => credentials } },
+      isMember: () => true,
+      timing: FAST,
+    });
+    cleanups.push(async () => {
+      await events.close();
+      await client.close();
+    });
+    expect(registered).toEqual(["conclave.events.pull"]);
+    await until(() => (events.sourceStatus()?.connected ? true : undefined), "the stream to open");
+    const pulled = events.pullLocal({ after: null, max: 10, waitMs: 5_000 }, new AbortController().signal);
+    await fetch(`${simulator.url}/redfish/v1/EventService/Actions/EventService.SubmitTestEvent`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from("admin:admin").toString("base64")}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ MessageId: "Test.1.0.Pulled" }),
+    });
+    const answer = await pulled;
+    expect(answer.epoch).toBe(events.buffer.epoch);
+    expect(answer.events[0]).toMatchObject({ seq: 1, record: { MessageId: "Test.1.0.Pulled" } });
   });
 });
 
