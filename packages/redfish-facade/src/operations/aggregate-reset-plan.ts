@@ -49,14 +49,15 @@ function batches<T>(items: readonly T[], size: number | undefined): T[][] {
 
 export function planAggregateReset(input: AggregateResetPlanInput): NewTaskPlan {
   const direction = powerDirection(input.resetType);
-  const sequenced = input.sequence !== undefined && direction !== undefined;
+  // Only a ResetType that powers on or off is sequenced; any other runs in plain batches.
   const steps =
     input.sequence !== undefined && direction !== undefined
       ? powerSteps(input.sequence, input.targets, (t) => ({ name: t.memberName, labels: t.memberLabels }), direction)
-      : [{ group: null, targets: input.targets, delayBeforeMs: 0 }];
+      : undefined;
+  const sequenced = steps !== undefined;
   const subtasks: NewTaskPlan["subtasks"][number][] = [];
   const stages: NewTaskPlan["stages"][number][] = [];
-  for (const step of steps) {
+  for (const step of steps ?? [{ group: null, targets: input.targets, delayBeforeMs: 0 }]) {
     const stepBatches = batches(step.targets, input.batchSize);
     for (const [index, batch] of stepBatches.entries()) {
       const first = subtasks.length;

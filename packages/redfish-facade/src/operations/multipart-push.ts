@@ -14,7 +14,6 @@ import type { FacadeService } from "../facade-service.ts";
 import { baseMessage, type RedfishMessage, sendRedfishError } from "../redfish-error.ts";
 import { startTaskAnswer } from "./aggregate-task-answer.ts";
 import { MultipartStreamError, multipartParts } from "./multipart-parts.ts";
-import { JOURNALED_BODY_MAX_BYTES } from "./operation-types.ts";
 import type { TaskRunner } from "./task-runner.ts";
 import {
   DEFAULT_UPDATE_BATCH_SIZE,
@@ -294,13 +293,13 @@ export async function multipartPush(
         updateParameters: { ...passOn, ...(owner.memberTargets.length > 0 ? { Targets: owner.memberTargets } : {}) },
       },
     }));
-    const jsonBody = parameters.text.length <= JOURNALED_BODY_MAX_BYTES ? parameters.text : "{}";
     const plan = planFirmwareUpdate({
       name: `Multipart update with ${imageName} (${image.bytes} bytes) on ${updates.length} member${updates.length === 1 ? "" : "s"}`.slice(
         0,
         256,
       ),
-      payload: { targetUri: MULTIPART_PUSH_URI, httpOperation: "POST", jsonBody },
+      // The UpdateParameters as sent (at most MAX_UPDATE_PARAMETERS_BYTES, below the journal's bound).
+      payload: { targetUri: MULTIPART_PUSH_URI, httpOperation: "POST", jsonBody: parameters.text },
       updates,
       batchSize: DEFAULT_UPDATE_BATCH_SIZE,
     });
