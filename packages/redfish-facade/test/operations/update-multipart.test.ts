@@ -7,7 +7,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { CONSOLE, messageIds, threeMembers, waitFor } from "../support/facade-fixture.ts";
+import { UpstreamError } from "../../src/facade-cluster.ts";
+import { CONSOLE, type ErrorBody, messageIds, threeMembers, waitFor } from "../support/facade-fixture.ts";
 import { type OperationsFacade, startOperationsFacade } from "./aggregate-test-support.ts";
 import { firmwareVersion, recordPocAtEachExecution, resumeAsNewPoc, stagedFiles } from "./update-test-support.ts";
 
@@ -188,6 +189,32 @@ describe("multipart push", () => {
       () => undefined,
     );
     if (answered !== undefined) expect(answered.statusCode).toBe(400);
+    await expectNothingLeft(facade);
+  });
+
+  it("aborts every staged file when one member cannot take the image mid-upload", async () => {
+    facade = await startOperationsFacade(threeMembers());
+    const cluster = facade.cluster;
+    const open = cluster.openImageStage.bind(cluster);
+    cluster.openImageStage = async (memberId, stageId, expectedBytes) => {
+      const writer = await open(memberId, stageId, expectedBytes);
+      if (memberId !== "peer-bmc3") return writer;
+      let written = 0;
+      return {
+        ...writer,
+        async write(chunk) {
+          written += chunk.length;
+          if (written > MIB) throw new UpstreamError("unreachable", memberId, "bmc3's disk is full");
+          await writer.write(chunk);
+        },
+      };
+    };
+    const response = await push(facade, { parameters: "{}", imageBytes: 4 * MIB });
+    expect(response.statusCode).toBe(503);
+    expect(messageIds(response)).toEqual(["ServiceTemporarilyUnavailable", "CouldNotEstablishConnection"]);
+    expect((response.json() as ErrorBody).error["@Message.ExtendedInfo"][1]?.MessageArgs).toEqual([
+      "/redfish/v1/AggregationService/AggregationSources/bmc3",
+    ]);
     await expectNothingLeft(facade);
   });
 
