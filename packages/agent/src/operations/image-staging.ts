@@ -171,6 +171,7 @@ export class ImageStaging {
   /** Syncs the file and makes it the staged image. Refused (and removed) when shorter than announced. */
   async finish(stageId: string): Promise<StagedImage> {
     const stage = this.#stage(stageId);
+    if (stage.busy) throw new ImageStageError(`image ${stageId}: a chunk is still being written; finish after it`);
     if (stage.expectedBytes !== undefined && stage.bytes !== stage.expectedBytes) {
       await this.abort(stageId);
       throw new ImageStageError(
