@@ -28,7 +28,11 @@ import {
   type ImageStaging,
   type StagedImage,
 } from "../operations/image-staging.ts";
-import { type OperationExecutor, parseOperationRequest } from "../operations/operation-executor.ts";
+import {
+  OPERATION_ANSWER_WITHIN_MS,
+  type OperationExecutor,
+  parseOperationRequest,
+} from "../operations/operation-executor.ts";
 import {
   BMC_REQUEST_TRANSIT_MS,
   type BmcRequestAnswer,
@@ -191,7 +195,9 @@ export class AgentFacadeCluster implements FacadeCluster {
     this.#bmcMember(memberId);
     const request = this.#checked(memberId, () => parseOperationRequest({ op: "execute", execution }));
     if (request.op !== "execute") throw new UpstreamError("unreachable", memberId, "not an execution");
-    return this.#askOwner(memberId, request, request.execution.timeoutMs + BMC_REQUEST_TRANSIT_MS);
+    // The owner answers within the BMC deadline, or "running" after OPERATION_ANSWER_WITHIN_MS.
+    const answerMs = Math.min(request.execution.timeoutMs, OPERATION_ANSWER_WITHIN_MS);
+    return this.#askOwner(memberId, request, answerMs + BMC_REQUEST_TRANSIT_MS);
   }
 
   async operationStatus(memberId: string, query: OperationStatusQuery): Promise<OwnerAnswer> {

@@ -33,7 +33,6 @@ import {
 import {
   BMC_REQUEST_TIMEOUT_MS_MAX,
   BMC_REQUEST_TIMEOUT_MS_MIN,
-  cappedTimeoutMs,
   type LocalBmc,
   parseBmcRequest,
 } from "../facade-host/member-bmc-request.ts";
@@ -42,6 +41,15 @@ import type { ImagePushTarget } from "./bmc-image-push.ts";
 import { IMAGE_NAME_MAX_CHARS } from "./bmc-image-push.ts";
 import { type ImageStaging, STAGE_ID_PATTERN } from "./image-staging.ts";
 import { LedgerFileWriter, ledgerFileOf, loadLedgerFile } from "./operation-ledger-file.ts";
+
+/**
+ * The longest an owner takes to answer an execution: within the caller's RPC handler deadline
+ * (RPC_SERVER_TIMEOUT_MS, less a margin). An operation with a longer deadline (a firmware push)
+ * is answered "running" then, and goes on; its outcome comes with a later status query or resend.
+ */
+export const OPERATION_ANSWER_WITHIN_MS = BMC_REQUEST_TIMEOUT_MS_MAX;
+/** The longest BMC deadline an operation may ask for (the facade gives a firmware push 10 minutes). */
+export const OPERATION_TIMEOUT_MS_MAX = 15 * 60_000;
 
 /** The header every operation's BMC request carries. */
 export const OPERATION_ID_HEADER = "x-conclave-operation-id";
@@ -90,6 +98,8 @@ export interface OperationExecutorInit {
   readonly localTerm: () => number;
   /** Named in the refusal when there is no BMC. */
   readonly nodeName: string;
+  /** How long an execution waits for its outcome before answering "running" (default OPERATION_ANSWER_WITHIN_MS). */
+  readonly answerWithinMs?: number;
   readonly nowMs?: () => number;
   readonly logger?: AgentLogger;
 }
@@ -162,6 +172,27 @@ export class OperationExecutor {
       this.#ledger.abandon(id);
       throw error;
     }
+    const run = this.#run(bmc, execution, imageFile);
+    const answerWithinMs = this.#init.answerWithinMs ?? OPERATION_ANSWER_WITHIN_MS;
+    if (execution.timeoutMs <= answerWithinMs) return run;
+    // Longer than one RPC may wait (a firmware push): "running" for now, the outcome to a later
+    // status query or resend. The run goes on and records its outcome in the ledger.
+    run.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const later = new Promise<OwnerAnswer>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: "running" }), answerWithinMs);
+    });
+    try {
+      return await Promise.race([run, later]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs a begun operation on the BMC and records its outcome (the ledger says running until then). */
+  async #run(bmc: LocalBmc, execution: OperationExecution, imageFile: string | undefined): Promise<OwnerAnswer> {
+    const id = execution.operationId;
+    const action = execution.action;
     let result: OperationResult;
     try {
       result =
@@ -335,14 +366,10 @@ export function parseOperationRequest(value: unknown): OperationRpcRequest {
       operationId: operationIdOf(execution.operationId),
       term: termOf(execution.term),
       action: actionOf(execution.action),
-      // Within the callee's RPC deadline (the caller waits this plus transit).
-      timeoutMs: cappedTimeoutMs(timeoutMs),
+      timeoutMs: Math.min(Math.floor(timeoutMs), OPERATION_TIMEOUT_MS_MAX),
     },
   };
 }
-
-/** The longest deadline an operation may ask for (the callee's RPC handler deadline, less a margin). */
-export const OPERATION_TIMEOUT_MS_MAX = BMC_REQUEST_TIMEOUT_MS_MAX;
 
 function objectOf(value: unknown, what: string): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {

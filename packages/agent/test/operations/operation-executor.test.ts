@@ -221,6 +221,36 @@ describe("running an operation on the owner", () => {
     expect(await owner.status({ operationId: "op-0000000000000a09", term: 1 })).toEqual({ kind: "unknown" });
   });
 
+  it("answers 'running' when the BMC takes longer than an answer may wait, then the outcome once it has it", async () => {
+    let release: (() => void) | undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const bmc = bmcClient();
+    const slow: LocalBmc = {
+      request: async (method, path, options) => {
+        await released;
+        return bmc.request(method, path, options);
+      },
+    };
+    const { executor: owner } = executor({ bmc: slow, answerWithinMs: 20 });
+    const execution = reset("op-0000000000000a0d", 1, 60_000);
+    expect(await owner.execute(execution)).toEqual({ kind: "running" });
+    expect(await owner.execute(execution)).toEqual({ kind: "running" });
+    expect(await owner.status({ operationId: "op-0000000000000a0d", term: 1 })).toEqual({ kind: "running" });
+    expect(await runs("op-0000000000000a0d")).toBe(0);
+    release?.();
+    let answer = await owner.status({ operationId: "op-0000000000000a0d", term: 1 });
+    for (let i = 0; i < 200 && answer.kind === "running"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      answer = await owner.status({ operationId: "op-0000000000000a0d", term: 1 });
+    }
+    expect(answer.kind).toBe("executed");
+    expect(await runs("op-0000000000000a0d")).toBe(1);
+    // An operation within the wait is answered with its outcome, never "running".
+    expect((await owner.execute(reset("op-0000000000000a0e", 1, 15))).kind).not.toBe("running");
+  });
+
   it("lets an id run later when nothing reached the BMC (connection refused)", async () => {
     const gone = await startSimulator({ port: 0, logger: false });
     const url = gone.url;
