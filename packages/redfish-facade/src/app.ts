@@ -3,15 +3,22 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { AuthStore } from "./auth/auth-store.ts";
 import { registerAuth } from "./auth/register-auth.ts";
+import { eventServicePart } from "./events/event-service-part.ts";
+import type { FacadeEventSource } from "./events/facade-event-source.ts";
 import type { FacadeCluster } from "./facade-cluster.ts";
 import { type FacadeTimeouts, MAX_PATH_BYTES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
 import { resolveFacadeTimeouts } from "./facade-options.ts";
 import { CLUSTER_MANAGER_ID } from "./facade-resources.ts";
-import { eventServicePart } from "./events/event-service-part.ts";
-import type { FacadeEventSource } from "./events/facade-event-source.ts";
-import type { MetricsRegistry } from "./metrics/metrics-registry.ts";
 import { FacadeService } from "./facade-service.ts";
 import { FACADE_MARKER_HEADER, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
+import type { MetricsRegistry } from "./metrics/metrics-registry.ts";
+import { aggregationActionsPart } from "./operations/aggregation-actions-part.ts";
+import { createFacadeOperations } from "./operations/facade-operations.ts";
+import { forceFailoverPart } from "./operations/force-failover-part.ts";
+import { createMemoryOperationStore } from "./operations/memory-operation-store.ts";
+import type { OperationStore } from "./operations/operation-store.ts";
+import type { PowerSequenceConfig } from "./operations/power-sequence.ts";
+import { updateServicePart } from "./operations/update-service-part.ts";
 import { baseMessage, sendRedfishError } from "./redfish-error.ts";
 import { registerRedfishRoutes } from "./redfish-routes.ts";
 import { type FacadeTopology, resolveTopology } from "./topology.ts";
@@ -19,6 +26,13 @@ import { type FacadeTopology, resolveTopology } from "./topology.ts";
 export interface FacadeInit {
   readonly cluster: FacadeCluster;
   readonly auth: AuthStore;
+  /**
+   * The operation journal, tasks and user aggregates. The agent passes its Raft-replicated store;
+   * a facade without a cluster (tests) gets a memory store.
+   */
+  readonly operations?: OperationStore;
+  /** The power-on order of member groups for aggregated resets; none by default. */
+  readonly powerSequence?: PowerSequenceConfig;
   /** Members' events for the EventService (the agent pulls them over its RPC); none: the cluster's own only. */
   readonly events?: FacadeEventSource;
   /** Where request and event series are counted (the agent's /metrics); none: not counted. */
@@ -82,10 +96,20 @@ export function buildApp(init: FacadeInit): FastifyInstance {
     topology,
     serves: (path) => app.hasRoute({ method: "GET", url: path }),
   });
-  const events = eventServicePart({ service, source: init.events, metrics: init.metrics });
-  service.parts.push(events);
-  events.register(app);
-  app.addHook("onClose", async () => events.close());
-  registerRedfishRoutes(app, service, timeouts);
+  const store = init.operations ?? createMemoryOperationStore();
+  const operations = createFacadeOperations({ service, store, timeouts });
+  service.parts.push(
+    ...operations.parts,
+    aggregationActionsPart({ service, store, tasks: operations.tasks, powerSequence: init.powerSequence }),
+    updateServicePart({ service, tasks: operations.tasks, timeouts }),
+    forceFailoverPart({ service }),
+    eventServicePart({ service, source: init.events, metrics: init.metrics }),
+  );
+  for (const part of service.parts) part.register?.(app);
+  app.addHook("onClose", async () => {
+    operations.close();
+    for (const part of service.parts) part.close?.();
+  });
+  registerRedfishRoutes(app, service, timeouts, operations.writeMember);
   return app;
 }

@@ -14,7 +14,12 @@ export interface FacadePart {
    * `AggregationService/Aggregates`, ...
    */
   collectionMembers?(key: string): readonly string[];
-  /** Serves a write on one of its resources; undefined when the path is not its own. */
+  /** ServiceRoot properties linking the services this part serves: `{ Tasks: "/redfish/v1/TaskService" }` (the schema's property names). */
+  rootLinks?(): Readonly<Record<string, string>>;
+  /**
+   * Serves a write on one of its resources (returns the reply, sent); undefined when the path is
+   * not its own. The routes check `reply.sent`, since awaiting a sent reply gives undefined.
+   */
   write?(request: FastifyRequest, reply: FastifyReply, parsed: RequestPath): Promise<FastifyReply | undefined>;
   /** Registers what the part needs on the app before it is ready (a content type parser, hooks). */
   register?(app: FastifyInstance): void;

@@ -16,8 +16,8 @@ import {
   defaultAggregate,
 } from "./aggregation-service.ts";
 import type { FacadeCluster, FacadeMember } from "./facade-cluster.ts";
-import type { FacadePart } from "./facade-part.ts";
 import { type FacadeTimeouts, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
+import type { FacadePart } from "./facade-part.ts";
 import {
   CLUSTER_MANAGER_ID,
   clusterManager,
@@ -445,6 +445,9 @@ export class FacadeService {
       }
     }
     body.AggregationService = { "@odata.id": AGGREGATION_SERVICE_URI };
+    for (const part of this.parts) {
+      for (const [property, uri] of Object.entries(part.rootLinks?.() ?? {})) body[property] = { "@odata.id": uri };
+    }
     for (const [property, uri] of OWNED_SERVICE_LINKS) if (this.serves(uri)) body[property] = { "@odata.id": uri };
     if (this.serves(SESSIONS_URI)) links.Sessions = { "@odata.id": SESSIONS_URI };
     body.Links = links;

@@ -1,6 +1,7 @@
 // The Redfish routes of the facade: one handler for everything under /redfish that the auth part
-// does not serve. GETs resolve through FacadeService (with query options, ETag and 304); writes
-// on member resources go to forwardWrite; everything else is a Redfish error.
+// does not serve. GETs resolve through FacadeService (with query options, ETag and 304); a write is
+// offered to the facade's own parts first (tasks, aggregate and update actions), then a write on
+// a member resource goes to the operation journal (MemberWriter); everything else is a Redfish error.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FacadeTimeouts } from "./facade-limits.ts";
 import { MAX_EXPANDED_RESOURCES, MAX_PATH_BYTES, MAX_QUERY_BYTES } from "./facade-limits.ts";
@@ -260,7 +261,8 @@ export function registerRedfishRoutes(
     }
     for (const part of service.parts) {
       const served = await part.write?.(request, reply, parsed);
-      if (served !== undefined) return served;
+      // A sent reply is thenable: awaiting a part's `return reply` gives undefined. reply.sent tells.
+      if (served !== undefined || reply.sent) return reply;
     }
     const target = await writeTarget(parsed);
     if (target !== undefined && "kind" in target) {
@@ -269,13 +271,13 @@ export function registerRedfishRoutes(
       const ifMatch = request.headers["if-match"];
       const outcome = await writeMember(
         {
-        member: target.member,
-        map: target.map,
-        method: request.method as MemberWrite["method"],
-        memberPath: target.memberPath,
-        facadePath: parsed.path,
-        body: request.body,
-        ifMatch: typeof ifMatch === "string" ? ifMatch : undefined,
+          member: target.member,
+          map: target.map,
+          method: request.method as MemberWrite["method"],
+          memberPath: target.memberPath,
+          facadePath: parsed.path,
+          body: request.body,
+          ifMatch: typeof ifMatch === "string" ? ifMatch : undefined,
           timeoutMs: timeouts.memberWriteTimeoutMs,
         },
         request,

@@ -248,6 +248,8 @@ export function taskServicePart(init: TaskServicePartInit): FacadePart {
 
   return {
     resolve,
+    // ServiceRoot names the TaskService link `Tasks`.
+    rootLinks: () => ({ Tasks: TASK_SERVICE_URI }),
     collectionMembers: (key) => (key === "TaskService/Tasks" ? store.tasks().map((task) => taskUri(task.id)) : []),
     write,
   };
