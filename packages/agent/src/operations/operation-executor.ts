@@ -11,6 +11,7 @@
 // resend may run it.
 //
 // Every request to the BMC carries `x-conclave-operation-id: <id>` (the simulator counts runs per id).
+// An execution longer than one RPC may wait (a firmware push) is answered "running" and goes on.
 import {
   JOURNALED_BODY_MAX_BYTES,
   type OperationAction,
@@ -140,7 +141,10 @@ export class OperationExecutor {
     return this.#file.file;
   }
 
-  /** Runs the operation once, or answers what the ledger knows. Rejects when the BMC gave no answer. */
+  /**
+   * Runs the operation once, or answers what the ledger knows; "running" when the run outlasts
+   * `answerWithinMs`. Rejects when the BMC gave no answer.
+   */
   async execute(execution: OperationExecution): Promise<OwnerAnswer> {
     const bmc = this.#init.bmc;
     if (bmc === undefined) throw new OperationRequestError(`${this.#init.nodeName} has no BMC to run operations on`);
