@@ -5,6 +5,7 @@ import type { AuthStore } from "./auth/auth-store.ts";
 import { registerAuth } from "./auth/register-auth.ts";
 import { eventServicePart } from "./events/event-service-part.ts";
 import type { FacadeEventSource } from "./events/facade-event-source.ts";
+import type { SubscriptionStore } from "./events/subscription-store.ts";
 import type { FacadeCluster } from "./facade-cluster.ts";
 import { type FacadeTimeouts, MAX_PATH_BYTES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
 import { resolveFacadeTimeouts } from "./facade-options.ts";
@@ -37,6 +38,8 @@ export interface FacadeInit {
   readonly events?: FacadeEventSource;
   /** Where request and event series are counted (the agent's /metrics); none: not counted. */
   readonly metrics?: MetricsRegistry;
+  /** Push subscriptions (EventDestination); none: a memory store that does not outlive this facade. */
+  readonly subscriptions?: SubscriptionStore;
   /** Where member chassis and systems sit relative to each other; none by default. */
   readonly topology?: FacadeTopology;
   /** Overrides of DEFAULT_FACADE_TIMEOUTS (validated; FacadeConfigError on a bad value). */
@@ -103,7 +106,12 @@ export function buildApp(init: FacadeInit): FastifyInstance {
     aggregationActionsPart({ service, store, tasks: operations.tasks, powerSequence: init.powerSequence }),
     updateServicePart({ service, tasks: operations.tasks, timeouts }),
     forceFailoverPart({ service }),
-    eventServicePart({ service, source: init.events, metrics: init.metrics }),
+    eventServicePart({
+      service,
+      source: init.events,
+      metrics: init.metrics,
+      subscriptions: init.subscriptions,
+    }),
   );
   for (const part of service.parts) part.register?.(app);
   app.addHook("onClose", async () => {

@@ -8,6 +8,7 @@ export { buildApp, type FacadeInit } from "./app.ts";
 export type { AuthStore, RoleId } from "./auth/auth-store.ts";
 // Sessions, accounts and privileges (src/auth).
 export * from "./auth/public-surface.ts";
+export { SSE_URI } from "./events/event-stream.ts";
 // Members' events, as the PoC's facade pulls them (src/events).
 export {
   EPOCH_PATTERN,
@@ -19,18 +20,20 @@ export {
   parseEventCursor,
   parseEventsPullAnswer,
 } from "./events/facade-event-source.ts";
-export { SSE_URI } from "./events/event-stream.ts";
-// The Prometheus registry the agent's /metrics renders (src/metrics).
+// Push subscriptions as replicable state (the agent's store applies the same rules).
 export {
-  Counter,
-  DEFAULT_SECONDS_BUCKETS,
-  Histogram,
-  type Labels,
-  METRIC_SERIES_MAX,
-  METRICS_CONTENT_TYPE,
-  MetricsRegistry,
-  type Sample,
-} from "./metrics/metrics-registry.ts";
+  DEFAULT_DELIVERY_SETTINGS,
+  type DeliveryRetryPolicy,
+  type DeliverySettings,
+  type EventSubscription,
+  SUBSCRIPTIONS_MAX,
+  type SubscriptionChange,
+  type SubscriptionRuleCode,
+  SubscriptionRuleViolation,
+  SubscriptionState,
+  type SubscriptionStateView,
+} from "./events/subscription-state.ts";
+export { createMemorySubscriptionStore, type SubscriptionStore } from "./events/subscription-store.ts";
 export {
   type FacadeCluster,
   type FacadeMember,
@@ -71,6 +74,17 @@ export {
   SERVICE_COLLECTIONS,
   STANDARD_ROOT_COLLECTIONS,
 } from "./member-uri.ts";
+// The Prometheus registry the agent's /metrics renders (src/metrics).
+export {
+  Counter,
+  DEFAULT_SECONDS_BUCKETS,
+  Histogram,
+  type Labels,
+  METRIC_SERIES_MAX,
+  METRICS_CONTENT_TYPE,
+  MetricsRegistry,
+  type Sample,
+} from "./metrics/metrics-registry.ts";
 // The operation journal, tasks and user aggregates (src/operations).
 export { createMemoryOperationStore, operationStoreOverState } from "./operations/memory-operation-store.ts";
 export {

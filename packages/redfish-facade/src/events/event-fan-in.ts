@@ -155,6 +155,14 @@ export class EventFanIn {
     }
   }
 
+  /** An event of the cluster itself (a change seen in members(), SubmitTestEvent): the cluster's stream. */
+  publishClusterRecord(record: Readonly<Record<string, unknown>>): void {
+    this.clusterSeq += 1;
+    this.counts.clusterEvents += 1;
+    this.append(CLUSTER_STREAM_KEY, { epoch: this.epoch, seq: this.clusterSeq }, record);
+    this.notify();
+  }
+
   private notify(): void {
     for (const listener of [...this.listeners]) listener();
   }
@@ -167,13 +175,7 @@ export class EventFanIn {
     }
     const members = this.init.cluster.members();
     const timestamp = (this.init.now ?? (() => new Date()))().toISOString();
-    const records = this.watcher.observe(members, timestamp);
-    for (const record of records) {
-      this.clusterSeq += 1;
-      this.counts.clusterEvents += 1;
-      this.append(CLUSTER_STREAM_KEY, { epoch: this.epoch, seq: this.clusterSeq }, record);
-    }
-    if (records.length > 0) this.notify();
+    for (const record of this.watcher.observe(members, timestamp)) this.publishClusterRecord(record);
     const wanted = new Map(
       this.init.source === undefined ? [] : members.filter((m) => m.hasBmc).map((m) => [m.id, m] as const),
     );

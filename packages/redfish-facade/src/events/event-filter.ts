@@ -75,7 +75,7 @@ function originOf(record: Readonly<Record<string, unknown>>): string | undefined
 }
 
 /** `Prefix.1.0.Key` matches `Prefix.1.0.Key`, `Prefix.Key` (any version) and `Key`-less prefixes never. */
-function messageIdMatches(messageId: unknown, wanted: string): boolean {
+export function messageIdMatches(messageId: unknown, wanted: string): boolean {
   if (typeof messageId !== "string") return false;
   if (messageId === wanted) return true;
   const parts = messageId.split(".");

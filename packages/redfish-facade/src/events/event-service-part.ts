@@ -1,7 +1,9 @@
-// The facade's EventService: the resource itself, its SSE stream (event-stream.ts) fed by the
-// members' events (event-fan-in.ts), the Subscriptions collection, and the Conclave message
-// registry under /redfish/v1/Registries. Without a FacadeEventSource (a facade without members'
-// events) the stream carries the cluster's own events only.
+// The facade's EventService: the resource itself (DeliveryRetryAttempts and
+// DeliveryRetryIntervalSeconds writable, SubmitTestEvent), its SSE stream (event-stream.ts) fed
+// by the members' events (event-fan-in.ts), push subscriptions (subscription-writes.ts, delivered
+// by push-delivery.ts, kept in a SubscriptionStore), and the Conclave message registry under
+// /redfish/v1/Registries. Without a FacadeEventSource (a facade without members' events) the
+// stream carries the cluster's own events only.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FacadeService } from "../facade-service.ts";
 import { STANDARD_ROOT_COLLECTIONS } from "../member-uri.ts";
@@ -21,10 +23,15 @@ import {
 import { EventFanIn, type FanInLimits } from "./event-fan-in.ts";
 import { SSE_FILTER_PROPERTIES } from "./event-filter.ts";
 import { EventStream, SSE_URI } from "./event-stream.ts";
+import { RESUME_ACTION, SUSPEND_ACTION, subscriptionResource, subscriptionUri } from "./event-subscription.ts";
 import type { FacadeEventSource } from "./facade-event-source.ts";
+import { PushDelivery } from "./push-delivery.ts";
+import { createMemorySubscriptionStore, type SubscriptionStore } from "./subscription-store.ts";
+import { SUBMIT_TEST_EVENT_ACTION, SubscriptionWrites } from "./subscription-writes.ts";
 
 export const EVENT_SERVICE_URI = "/redfish/v1/EventService";
 export const SUBSCRIPTIONS_URI = `${EVENT_SERVICE_URI}/Subscriptions`;
+export const SUBMIT_TEST_EVENT_URI = `${EVENT_SERVICE_URI}/Actions/${SUBMIT_TEST_EVENT_ACTION}`;
 /** Registries whose messages members' BMCs commonly send (bmcweb's and the simulator's), and ours. */
 export const EVENT_REGISTRY_PREFIXES: readonly string[] = Object.freeze([
   "Base",
@@ -59,12 +66,15 @@ export interface EventServicePartInit {
   readonly limits?: Partial<FanInLimits>;
   /** Where the facade's request and event series go (the agent's /metrics); none: not counted. */
   readonly metrics?: MetricsRegistry;
+  /** Push subscriptions; none: a memory store (they do not outlive this facade). */
+  readonly subscriptions?: SubscriptionStore;
 }
 
 /** A FacadePart (facade-part.ts) with its fan-in and stream, for metrics and tests. */
 export interface EventServicePart {
   readonly fanIn: EventFanIn;
   readonly stream: EventStream;
+  readonly delivery: PushDelivery;
   resolve(segments: readonly string[], path: string): Served | Promise<Served> | undefined;
   collectionMembers(key: string): readonly string[];
   write(request: FastifyRequest, reply: FastifyReply, parsed: RequestPath): Promise<FastifyReply | undefined>;
@@ -84,6 +94,14 @@ export function eventServicePart(init: EventServicePartInit): EventServicePart {
     limits: init.limits,
   });
   const stream = new EventStream(fanIn);
+  const store = init.subscriptions ?? createMemorySubscriptionStore();
+  const delivery = new PushDelivery({ fanIn, store, cluster: service.cluster });
+  const writes = new SubscriptionWrites({
+    store,
+    rules: { registryPrefixes: EVENT_REGISTRY_PREFIXES, resourceTypes: EVENT_RESOURCE_TYPES },
+    publish: (record) => fanIn.publishClusterRecord(record),
+    changed: () => delivery.reconcile(),
+  });
 
   const eventService = (): Record<string, unknown> => {
     const supported: Record<string, boolean> = {
@@ -111,17 +129,22 @@ export function eventServicePart(init: EventServicePartInit): EventServicePart {
       RegistryPrefixes: [...EVENT_REGISTRY_PREFIXES],
       ResourceTypes: [...EVENT_RESOURCE_TYPES],
       Subscriptions: { "@odata.id": SUBSCRIPTIONS_URI },
+      DeliveryRetryAttempts: store.settings().retryAttempts,
+      DeliveryRetryIntervalSeconds: store.settings().retryIntervalSeconds,
+      Actions: { [`#${SUBMIT_TEST_EVENT_ACTION}`]: { target: SUBMIT_TEST_EVENT_URI } },
     };
   };
 
-  const subscriptions = (): Record<string, unknown> => ({
-    "@odata.type": "#EventDestinationCollection.EventDestinationCollection",
-    "@odata.id": SUBSCRIPTIONS_URI,
-    Name: "Event Subscriptions",
-    Description: "Push subscriptions are not offered yet: read the SSE stream",
-    Members: [],
-    "Members@odata.count": 0,
-  });
+  const subscriptions = (): Record<string, unknown> => {
+    const members = store.list().map((subscription) => ({ "@odata.id": subscriptionUri(subscription.id) }));
+    return {
+      "@odata.type": "#EventDestinationCollection.EventDestinationCollection",
+      "@odata.id": SUBSCRIPTIONS_URI,
+      Name: "Event Subscriptions",
+      Members: members,
+      "Members@odata.count": members.length,
+    };
+  };
 
   const registries = async (path: string): Promise<Served> => {
     // Members' registries (prefixed) merged with ours.
@@ -140,11 +163,18 @@ export function eventServicePart(init: EventServicePartInit): EventServicePart {
   return {
     fanIn,
     stream,
+    delivery,
     resolve(segments, path) {
       const [first, second, third] = segments;
       if (first === "EventService") {
-        if (segments.length === 1) return servedResource(eventService());
-        if (segments.length === 2 && second === "Subscriptions") return servedResource(subscriptions());
+        if (segments.length === 1) return servedResource(eventService(), { allow: ["GET", "HEAD", "PATCH"] });
+        if (segments.length === 2 && second === "Subscriptions") {
+          return servedResource(subscriptions(), { allow: ["GET", "HEAD", "POST"] });
+        }
+        const subscription = segments.length === 3 && second === "Subscriptions" ? store.get(third ?? "") : undefined;
+        if (subscription !== undefined) {
+          return servedResource(subscriptionResource(subscription), { allow: ["GET", "HEAD", "PATCH", "DELETE"] });
+        }
         return undefined;
       }
       if (first === "Registries") {
@@ -159,8 +189,29 @@ export function eventServicePart(init: EventServicePartInit): EventServicePart {
     collectionMembers(key) {
       return key === "Registries" ? [REGISTRY_FILE_URI] : [];
     },
-    async write(_request: FastifyRequest, reply: FastifyReply, parsed: RequestPath) {
-      const [first, second] = parsed.segments;
+    async write(request: FastifyRequest, reply: FastifyReply, parsed: RequestPath) {
+      const [first, second, third, fourth, fifth] = parsed.segments;
+      const length = parsed.segments.length;
+      const method = request.method;
+      if (first === "EventService") {
+        if (length === 1 && method === "PATCH") return writes.patchService(reply, request.body, eventService);
+        if (length === 3 && second === "Actions" && third === SUBMIT_TEST_EVENT_ACTION && method === "POST") {
+          return writes.submitTestEvent(reply, request.body);
+        }
+        if (second === "Subscriptions") {
+          if (length === 2 && method === "POST") return writes.create(reply, request.body);
+          const id = third ?? "";
+          if (length === 3 && method === "PATCH") return writes.patch(reply, id, request.body);
+          if (length === 3 && method === "DELETE") return writes.remove(reply, id);
+          if (length === 5 && fourth === "Actions" && method === "POST") {
+            return writes.suspendOrResume(
+              reply,
+              id,
+              fifth === SUSPEND_ACTION || fifth === RESUME_ACTION ? fifth : String(fifth),
+            );
+          }
+        }
+      }
       const ours =
         first === "EventService" ||
         (first === "Registries" && (parsed.segments.length === 1 || second === CONCLAVE_REGISTRY_ID));
@@ -170,10 +221,14 @@ export function eventServicePart(init: EventServicePartInit): EventServicePart {
     },
     register(app: FastifyInstance) {
       stream.register(app);
-      if (init.metrics !== undefined) registerFacadeMetrics(app, init.metrics, { fanIn, stream });
-      app.addHook("onReady", async () => fanIn.start());
+      if (init.metrics !== undefined) registerFacadeMetrics(app, init.metrics, { fanIn, stream, delivery });
+      app.addHook("onReady", async () => {
+        fanIn.start();
+        delivery.start();
+      });
     },
     close() {
+      delivery.stop();
       fanIn.stop();
       stream.close();
     },

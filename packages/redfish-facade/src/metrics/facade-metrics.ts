@@ -4,12 +4,13 @@
 import type { FastifyInstance } from "fastify";
 import type { EventFanIn } from "../events/event-fan-in.ts";
 import type { EventStream } from "../events/event-stream.ts";
+import type { PushDelivery } from "../events/push-delivery.ts";
 import type { MetricsRegistry } from "./metrics-registry.ts";
 
 export function registerFacadeMetrics(
   app: FastifyInstance,
   registry: MetricsRegistry,
-  events: { readonly fanIn: EventFanIn; readonly stream: EventStream },
+  events: { readonly fanIn: EventFanIn; readonly stream: EventStream; readonly delivery: PushDelivery },
 ): void {
   const requests = registry.counter(
     "conclave_facade_requests_total",
@@ -50,6 +51,16 @@ export function registerFacadeMetrics(
   registry.collect("conclave_events_delivered_total", "Event messages written to SSE clients", "counter", () => [
     { value: stream().delivered },
   ]);
+  const push = () => events.delivery.countsSoFar();
+  registry.collect("conclave_push_delivered_total", "Event POSTs push destinations accepted", "counter", () => [
+    { value: push().delivered },
+  ]);
+  registry.collect(
+    "conclave_push_failed_attempts_total",
+    "Event POSTs that failed (retries included)",
+    "counter",
+    () => [{ value: push().failedAttempts }],
+  );
   registry.collect("conclave_sse_clients", "SSE streams open", "gauge", () => [{ value: stream().clients }]);
   registry.collect("conclave_sse_clients_cut_total", "SSE clients cut for reading too slowly", "counter", () => [
     { value: stream().slowClientsCut },

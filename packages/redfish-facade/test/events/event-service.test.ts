@@ -2,7 +2,7 @@
 // URIs prefixed; a console resuming with its vector Last-Event-ID on a second facade (a failover)
 // gets every event after its cursor once, with an explicit EventsDropped where a member's buffer
 // overflowed; $filter and its errors; the cluster's own events; bounded clients; and every
-// resource (and event) valid against the DMTF schemas.
+// resource (and event) valid against the DMTF schemas. Push subscriptions: push-subscriptions.test.ts.
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
@@ -339,10 +339,12 @@ describe("resources", () => {
     const registry = await f.json(location);
     expect(registry).toMatchObject({ RegistryPrefix: "Conclave", RegistryVersion: "1.0.0" });
     expect(Object.keys(registry.Messages as object)).toContain("EventsDropped");
+    // The registry is the package's: read-only.
     const write = await f.app.inject({
-      method: "POST",
-      url: "/redfish/v1/EventService/Subscriptions",
+      method: "PATCH",
+      url: "/redfish/v1/Registries/Conclave.1.0.0",
       headers: CONSOLE,
+      payload: { Name: "x" },
     });
     expect(write.statusCode).toBe(405);
   });
