@@ -23,6 +23,8 @@ export const PUSH_BATCH_RECORDS_MAX = 64;
 export const PUSH_TIMEOUT_MS = 5_000;
 /** How often the workers are matched to the subscriptions (and to this node being PoC). */
 export const PUSH_RECONCILE_MS = 500;
+/** How often, at most, a worker commits what its destination accepted (its resume point). */
+export const PUSH_PROGRESS_COMMIT_MS = 1_000;
 
 export interface PushCounts {
   /** Event POSTs a destination accepted. */
@@ -108,8 +110,23 @@ export class PushDelivery {
 
   private async deliverAll(id: string, signal: AbortSignal, dispatcher: Dispatcher): Promise<void> {
     const { fanIn } = this.init;
-    let position = fanIn.endPosition();
-    let cursor: StreamCursor = fanIn.headCursor();
+    // Where the destination left off (a previous PoC committed it): the whole log, its cursor
+    // skipping what was accepted. A new subscription starts with what comes next.
+    const resumeFrom = this.init.store.get(id)?.delivered;
+    let position = resumeFrom === undefined ? fanIn.endPosition() : fanIn.firstPosition();
+    let cursor: StreamCursor =
+      resumeFrom === undefined
+        ? fanIn.headCursor()
+        : new Map(Object.entries(resumeFrom).map(([key, [epoch, seq]]) => [key, { epoch, seq }]));
+    let committedAt = 0;
+    let uncommitted = false;
+    const commitProgress = async (): Promise<void> => {
+      const delivered: Record<string, [string, number]> = {};
+      for (const [key, at] of cursor) delivered[key] = [at.epoch, at.seq];
+      committedAt = performance.now();
+      uncommitted = false;
+      await this.init.store.commit({ type: "progress", id, delivered }).catch(() => undefined);
+    };
     while (!signal.aborted) {
       const subscription = this.init.store.get(id);
       if (subscription === undefined || !subscription.enabled) return;
@@ -117,13 +134,18 @@ export class PushDelivery {
       if (batch.records.length === 0) {
         position = batch.position;
         cursor = batch.cursor;
-        if (position >= fanIn.endPosition()) await nextAppend(fanIn, signal);
+        if (position >= fanIn.endPosition()) {
+          if (uncommitted) await commitProgress();
+          await nextAppend(fanIn, signal, PUSH_PROGRESS_COMMIT_MS);
+        }
         continue;
       }
       const delivered = await this.deliver(subscription, batch.records, batch.position, signal, dispatcher);
       if (!delivered) return;
       position = batch.position;
       cursor = batch.cursor;
+      uncommitted = true;
+      if (performance.now() - committedAt >= PUSH_PROGRESS_COMMIT_MS) await commitProgress();
     }
   }
 
@@ -216,13 +238,16 @@ async function post(destination: string, body: string, signal: AbortSignal, disp
   }
 }
 
-function nextAppend(fanIn: EventFanIn, signal: AbortSignal): Promise<void> {
+/** Resolves at the next append, after `maxWaitMs`, or when `signal` aborts. */
+function nextAppend(fanIn: EventFanIn, signal: AbortSignal, maxWaitMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
+      clearTimeout(timer);
       unsubscribe();
       signal.removeEventListener("abort", done);
       resolve();
     };
+    const timer = setTimeout(done, maxWaitMs);
     const unsubscribe = fanIn.onAppend(done);
     signal.addEventListener("abort", done, { once: true });
   });

@@ -8,6 +8,8 @@ export const SUBSCRIPTIONS_MAX = 64;
 /** The longest Destination URL and Context kept. */
 export const DESTINATION_MAX_CHARACTERS = 1_024;
 export const CONTEXT_MAX_CHARACTERS = 256;
+/** Streams a subscription's delivery cursor may name (members and the cluster's own). */
+export const PROGRESS_STREAMS_MAX = 1_024;
 /** Entries each filter list (RegistryPrefixes, MessageIds, ...) may hold. */
 export const SUBSCRIPTION_FILTER_ENTRIES_MAX = 64;
 
@@ -26,6 +28,12 @@ export interface EventSubscription {
   readonly deliveryRetryPolicy: DeliveryRetryPolicy;
   /** False while suspended (SuspendSubscription, or SuspendRetries after failed deliveries). */
   readonly enabled: boolean;
+  /**
+   * What the destination has accepted, as a vector cursor (`{stream: [epoch, seq]}`): a new PoC
+   * resumes delivery after it. Committed every PUSH_PROGRESS_COMMIT_MS at most, so a failover may
+   * repeat what was accepted since (at least once, never lost while the members still hold it).
+   */
+  readonly delivered?: Readonly<Record<string, readonly [string, number]>>;
 }
 
 export interface DeliverySettings {
@@ -50,6 +58,11 @@ export type SubscriptionChange =
       readonly deliveryRetryPolicy?: DeliveryRetryPolicy;
     }
   | { readonly type: "suspend" | "resume" | "remove"; readonly id: string }
+  | {
+      readonly type: "progress";
+      readonly id: string;
+      readonly delivered: Readonly<Record<string, readonly [string, number]>>;
+    }
   | { readonly type: "settings"; readonly settings: Partial<DeliverySettings> };
 
 export type SubscriptionRuleCode = "limit" | "unknown" | "exists" | "invalid";
@@ -120,8 +133,19 @@ export class SubscriptionState implements SubscriptionStateView {
         this.subscriptions.delete(change.id);
         return;
       case "suspend":
-      case "resume":
-        this.subscriptions.set(change.id, { ...current, enabled: change.type === "resume" });
+        this.subscriptions.set(change.id, { ...current, enabled: false });
+        return;
+      case "resume": {
+        // Events while suspended are not sent: delivery starts again from the newest.
+        const { delivered: _skipped, ...rest } = current;
+        this.subscriptions.set(change.id, { ...rest, enabled: true });
+        return;
+      }
+      case "progress":
+        if (Object.keys(change.delivered).length > PROGRESS_STREAMS_MAX) {
+          throw new SubscriptionRuleViolation("invalid", "a delivery cursor names too many streams");
+        }
+        this.subscriptions.set(change.id, { ...current, delivered: change.delivered });
         return;
       case "update":
         this.subscriptions.set(change.id, {

@@ -2,18 +2,25 @@
 // bad subscriptions refused with the Base registry message naming the property; delivery from 5
 // members to a destination while another one hangs (a dead destination delays nobody else);
 // retries that end in delivery, or in suspension or deletion per DeliveryRetryPolicy;
-// SubmitTestEvent; and EventDestination valid against the DMTF schema.
+// SubmitTestEvent; a failover during a steady stream, after which the next PoC resumes every
+// subscription where its destination left off (nothing lost, nothing twice); and
+// EventDestination valid against the DMTF schema.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
+import { createMemoryAuthStore } from "../../src/auth/memory-auth-store.ts";
+import { buildApp, createMemorySubscriptionStore } from "../../src/index.ts";
 import {
   CONSOLE,
+  CONSOLE_USER,
   type Facade,
   hasShared,
   messageIds,
   sharedRedfish,
   startFacade,
+  TEST_TIMEOUTS,
   waitFor,
 } from "../support/facade-fixture.ts";
 import { loadRedfishValidator } from "../support/redfish-schemas.ts";
@@ -29,9 +36,11 @@ interface Received {
 
 let facade: Facade | undefined;
 let server: Server | undefined;
+const apps: FastifyInstance[] = [];
 const hanging: ServerResponse[] = [];
 afterEach(async () => {
   for (const response of hanging.splice(0)) response.destroy();
+  for (const app of apps.splice(0)) await app.close();
   await facade?.close();
   facade = undefined;
   await new Promise<void>((done) => (server === undefined ? done() : server.close(() => done())));
@@ -251,6 +260,39 @@ describe("delivery", () => {
       MessageSeverity: "Loud",
     });
     expect(messageIds(bad)).toEqual(["ActionParameterValueNotInList"]);
+  });
+});
+
+describe("a failover", () => {
+  it("resumes every subscription on the next PoC where its destination left off", async () => {
+    const events = new FakeMemberEvents();
+    const subscriptions = createMemorySubscriptionStore();
+    facade = await startFacade(
+      NAMES.map((name) => ({ name })),
+      { events, subscriptions },
+    );
+    const { base, accepted } = await destinations(() => 200);
+    const uri = await subscribe({ Destination: `${base}/console` });
+    const id = uri.split("/").at(-1) as string;
+    for (let n = 1; n <= 3; n++) for (const name of NAMES) events.push(`peer-${name}`, record(name, n));
+    await waitFor(async () => (memberEvents(accepted, "/console").length >= 15 ? true : undefined), "15 events");
+    // The PoC has committed what the destination accepted (its resume point) before it fails.
+    await waitFor(
+      async () => (NAMES.every((name) => subscriptions.get(id)?.delivered?.[name]?.[1] === 3) ? true : undefined),
+      "the delivery progress committed",
+    );
+    await facade.app.close();
+    for (let n = 4; n <= 6; n++) for (const name of NAMES) events.push(`peer-${name}`, record(name, n));
+    const auth = await createMemoryAuthStore({ accounts: [CONSOLE_USER] });
+    const next = buildApp({ cluster: facade.cluster, auth, events, subscriptions, timeouts: TEST_TIMEOUTS });
+    apps.push(next);
+    await next.ready();
+    await waitFor(async () => (memberEvents(accepted, "/console").length >= 30 ? true : undefined), "30 events");
+    const delivered = memberEvents(accepted, "/console");
+    expect(delivered).toHaveLength(30);
+    for (const name of NAMES) {
+      expect(delivered.filter((e) => e.startsWith(`${name}-`))).toEqual([1, 2, 3, 4, 5, 6].map((n) => `${name}-${n}`));
+    }
   });
 });
 
