@@ -77,6 +77,7 @@ export interface EventServicePart {
   readonly delivery: PushDelivery;
   resolve(segments: readonly string[], path: string): Served | Promise<Served> | undefined;
   collectionMembers(key: string): readonly string[];
+  rootLinks(): Readonly<Record<string, string>>;
   write(request: FastifyRequest, reply: FastifyReply, parsed: RequestPath): Promise<FastifyReply | undefined>;
   register(app: FastifyInstance): void;
   close(): void;
@@ -188,6 +189,9 @@ export function eventServicePart(init: EventServicePartInit): EventServicePart {
     },
     collectionMembers(key) {
       return key === "Registries" ? [REGISTRY_FILE_URI] : [];
+    },
+    rootLinks() {
+      return { EventService: EVENT_SERVICE_URI, Registries: REGISTRIES_URI };
     },
     async write(request: FastifyRequest, reply: FastifyReply, parsed: RequestPath) {
       const [first, second, third, fourth, fifth] = parsed.segments;

@@ -13,6 +13,7 @@ import { buildApp } from "../../src/index.ts";
 import {
   CONSOLE,
   CONSOLE_USER,
+  crawl,
   type Facade,
   hasShared,
   messageIds,
@@ -375,6 +376,24 @@ describe("resources", () => {
     );
     expect(problems).toEqual([]);
   });
+
+  it.skipIf(!hasShared)(
+    "are linked from the ServiceRoot, and every link from there resolves and validates",
+    async () => {
+      const validator = loadRedfishValidator(resolve(sharedRedfish, "json-schema"));
+      facade = await startFacade([{ name: "bmc1" }], { events: new FakeMemberEvents() });
+      const root = await facade.json("/redfish/v1");
+      expect(root.EventService).toEqual({ "@odata.id": "/redfish/v1/EventService" });
+      expect(root.Registries).toEqual({ "@odata.id": "/redfish/v1/Registries" });
+      const { resources, unresolved } = await crawl(facade.app);
+      expect(unresolved).toEqual([]);
+      for (const uri of ["/redfish/v1/EventService", "/redfish/v1/Registries/Conclave.1.0.0"]) {
+        expect(resources.has(uri), uri).toBe(true);
+      }
+      const problems = [...resources].flatMap(([uri, body]) => validator.validate(body).map((p) => `${uri}: ${p}`));
+      expect(problems).toEqual([]);
+    },
+  );
 
   it.skipIf(hasShared)(SHARED_MISSING, () => {});
 });
