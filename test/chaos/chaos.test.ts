@@ -9,6 +9,7 @@ import { type CycleResult, renderTable, runCycle, seededRandom, summarize } from
 import { ConsoleProbe } from "../rack/console-probe.ts";
 import { FAULTS, type Fault } from "../rack/faults.ts";
 import { rackSupportProblem } from "../rack/network.ts";
+import { OperationsWorkload } from "../rack/operations-workload.ts";
 import { Rack } from "../rack/rack.ts";
 import { VipWatch } from "../rack/vip-watch.ts";
 
@@ -50,7 +51,7 @@ afterAll(async () => {
 async function formRack(
   size: number,
   witnesses: number,
-): Promise<{ rack: Rack; watch: VipWatch; probe: ConsoleProbe }> {
+): Promise<{ rack: Rack; watch: VipWatch; probe: ConsoleProbe; workload: OperationsWorkload }> {
   const rack = await Rack.create({ size, witnesses, stateTmpfsMiB: 48 });
   const watch = new VipWatch(rack.vip);
   const entry: { rack: Rack; watch: VipWatch; probe?: ConsoleProbe } = { rack, watch };
@@ -70,12 +71,13 @@ async function formRack(
   const token = await rack.login(FORM_TIMEOUT_MS);
   const probe = new ConsoleProbe(rack.console.namespace, `${rack.facadeUrl}/redfish/v1/Systems`, token);
   entry.probe = probe;
-  return { rack, watch, probe };
+  // Before every fault the console also starts an aggregated power cycle (operations-workload.ts).
+  return { rack, watch, probe, workload: new OperationsWorkload(rack, token) };
 }
 
 async function runFaults(
   label: string,
-  setup: { rack: Rack; watch: VipWatch; probe: ConsoleProbe },
+  setup: { rack: Rack; watch: VipWatch; probe: ConsoleProbe; workload: OperationsWorkload },
   faults: readonly Fault[],
   random: () => number,
 ): Promise<CycleResult[]> {
@@ -86,7 +88,7 @@ async function runFaults(
     );
   });
   for (const [cycle, fault] of faults.entries()) {
-    const result = await runCycle(setup.rack, setup.watch, setup.probe, fault, cycle, random);
+    const result = await runCycle(setup.rack, setup.watch, setup.probe, fault, cycle, random, setup.workload);
     results.push(result);
     if (result.violations.length > 0) {
       process.stderr.write(`${label} cycle ${cycle} ${fault.name}: ${result.violations.join("; ")}\n`);

@@ -3,10 +3,12 @@
 //   - the PoC moves when the fault takes it away, and stays (same term) when it does not;
 //   - a node coming back does not raise the term;
 //   - after healing, every member converges on one PoC and the cluster UUID is unchanged;
-//   - the console is served again through the VIP.
+//   - the console is served again through the VIP;
+//   - with a workload: a task started before the fault finishes, and no operation ran twice.
 // Each cycle yields a CycleResult; `summarize` folds them into the table the suites print.
 import { type ConsoleProbe, PROBE_TIMEOUT_MS } from "./console-probe.ts";
 import type { Fault } from "./faults.ts";
+import type { OperationsWorkload } from "./operations-workload.ts";
 import { eventually, type Rack, type RackNode } from "./rack.ts";
 import type { VipWatch } from "./vip-watch.ts";
 
@@ -78,9 +80,12 @@ export async function runCycle(
   fault: Fault,
   cycle: number,
   random: () => number,
+  workload?: OperationsWorkload,
 ): Promise<CycleResult> {
   const violations: string[] = [];
   const before = await rack.converged(CONVERGE_TIMEOUT_MS);
+  const operations = await workload?.start();
+  if (typeof operations === "string") violations.push(operations);
   const startedAt = Date.now();
   const eventsBefore = watch.events.length;
   const injected = await fault.inject({ rack, watch, poc: before.poc, random });
@@ -123,6 +128,9 @@ export async function runCycle(
     );
   } catch (err) {
     violations.push((err as Error).message);
+  }
+  if (operations !== undefined && typeof operations !== "string" && workload !== undefined) {
+    violations.push(...(await workload.check(operations)));
   }
   // Settling: late VIP events belong to this cycle, and every attempt started so far has answered.
   await sleep(PROBE_TIMEOUT_MS + 200);

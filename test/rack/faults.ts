@@ -74,7 +74,7 @@ function pick<T>(items: readonly T[], random: () => number): T {
 }
 
 /** What `ExecStopPost` does after the agent died: take the VIP off the interface at once. */
-function supervisorReleasesVip(rack: Rack, node: RackNode): void {
+export function supervisorReleasesVip(rack: Rack, node: RackNode): void {
   rack.network.exec(node.host.namespace, ["ip", "addr", "del", `${rack.vip}/24`, "dev", "eth0"], { allowFail: true });
 }
 

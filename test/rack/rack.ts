@@ -52,7 +52,15 @@ export interface RackOptions {
   readonly stateTmpfsMiB?: number;
   /** Grace before an unreachable local BMC is critical (the PoC then hands over). */
   readonly bmcUnreachableGraceMs?: number;
+  /** Run the agents with the systemd unit's memory settings (deploy/systemd/conclaved.service), as on a BMC. */
+  readonly bmcMemorySettings?: boolean;
 }
+
+/** What deploy/systemd/conclaved.service gives conclaved: a small V8 heap and two malloc arenas. */
+export const BMC_MEMORY_ENV: Readonly<Record<string, string>> = Object.freeze({
+  NODE_OPTIONS: "--max-old-space-size=48 --max-semi-space-size=1 --v8-pool-size=1",
+  MALLOC_ARENA_MAX: "2",
+});
 
 export class RackNode {
   readonly index: number;
@@ -75,6 +83,7 @@ export class RackNode {
     configFile: string;
     stateDir: string;
     witness: boolean;
+    agentEnv?: Readonly<Record<string, string>>;
   }) {
     this.index = init.index;
     this.key = init.key;
@@ -88,6 +97,7 @@ export class RackNode {
     this.agent = new RackProcess([...launcher, AGENT_BIN, "--config", init.configFile], join(init.dir, "agent.log"), {
       CONCLAVE_LOG_LEVEL: "info",
       NOTIFY_SOCKET: "",
+      ...init.agentEnv,
     });
     this.simulator = init.witness
       ? undefined
@@ -273,7 +283,8 @@ export class Rack {
       };
       const configFile = join(dir, "conclave.json");
       writeFileSync(configFile, JSON.stringify(config, null, 2));
-      this.nodes.push(new RackNode({ index, key, host, dir, configFile, stateDir, witness }));
+      const agentEnv = options.bmcMemorySettings === true ? BMC_MEMORY_ENV : {};
+      this.nodes.push(new RackNode({ index, key, host, dir, configFile, stateDir, witness, agentEnv }));
     }
   }
 
