@@ -9,7 +9,9 @@
 // - forwarded:   the same through a facade with the cache off (every request goes to the BMC);
 // - aggregated:  GET /redfish/v1/Systems over MEMBER_COUNT members (cached), as fast as it goes,
 //                then at a fixed FIXED_RATE_PER_S for the latency under a console-like load;
-// - expand:      GET /redfish/v1/Systems?$expand=. over MEMBER_COUNT members (cached).
+// - expand:      GET /redfish/v1/Systems?$expand=. over MEMBER_COUNT members (cached);
+// - reset:       ComputerSystem.Reset direct to a simulator versus through the operation journal
+//                over a real three-node Raft group (facade-reset-journal.ts).
 // Prints one `facade:` line and writes bench/results/facade.json.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -32,6 +34,7 @@ import {
   type UpstreamResponse,
 } from "../packages/redfish-facade/src/index.ts";
 import { createHttpForwarder, type HttpForwarder } from "../packages/redfish-facade/test/support/http-forward.ts";
+import { measureResetJournal, RESET_MEMBERS } from "./facade-reset-journal.ts";
 import { round, type Summary, writeResults } from "./results.ts";
 
 const MEMBER_COUNT = 16;
@@ -45,7 +48,12 @@ const FIXED_RATE_PER_S = 1_000;
 /** Bound on the simulators' child process starting. */
 const CHILD_START_TIMEOUT_MS = 60_000;
 const ROLE_ENV = "CONCLAVE_FACADE_BENCH_ROLE";
-const TARGETS = { proxied_vs_direct_ratio: 0.7, aggregated_req_per_s: 5_000, aggregated_p99_ms_at_1000: 20 } as const;
+const TARGETS = {
+  proxied_vs_direct_ratio: 0.7,
+  aggregated_req_per_s: 5_000,
+  aggregated_p99_ms_at_1000: 20,
+  reset_journal_overhead_p99_ms: 10,
+} as const;
 const SIMULATOR_AUTHORIZATION = `Basic ${Buffer.from("admin:admin").toString("base64")}`;
 const CONSOLE_USER = { userName: "admin", password: "conclave-admin", roleId: "Administrator" } as const;
 
@@ -102,7 +110,10 @@ async function startChild(): Promise<{ child: ChildProcess; urls: string[] }> {
   return { child, urls };
 }
 
-function benchCluster(urls: readonly string[]): { cluster: FacadeCluster; close(): Promise<void> } {
+function benchCluster(
+  urls: readonly string[],
+  term: () => number = () => 1,
+): { cluster: FacadeCluster; close(): Promise<void> } {
   const forwarders = new Map<string, HttpForwarder>();
   // Each member's owner side, as the agent runs it (without the ledger file: nothing restarts here).
   const ledgers = new Map<string, OwnerLedger>();
@@ -138,7 +149,7 @@ function benchCluster(urls: readonly string[]): { cluster: FacadeCluster; close(
         if (forwarder === undefined) return Promise.reject(new UpstreamError("unknown-member", memberId, "no member"));
         return forwarder.send(memberId, request);
       },
-      term: () => 1,
+      term,
       async executeOperation(memberId, execution): Promise<OwnerAnswer> {
         const forwarder = forwarderOf(memberId);
         const ledger = ledgers.get(memberId) as OwnerLedger;
@@ -247,6 +258,20 @@ async function main(): Promise<void> {
       overallRate: FIXED_RATE_PER_S,
     });
     const expand = await measure(`${caching.url}/redfish/v1/Systems?$expand=.`, caching.headers);
+    const journalClusters: { close(): Promise<void> }[] = [];
+    const reset = await measureResetJournal({
+      autocannon,
+      simulatorUrls: urls,
+      simulatorAuthorization: SIMULATOR_AUTHORIZATION,
+      cluster: (term) => {
+        const built = benchCluster(urls, term);
+        journalClusters.push(built);
+        return built.cluster;
+      },
+      seconds: seconds(),
+      warmupSeconds: WARMUP_SECONDS,
+    }).finally(() => Promise.all(journalClusters.map((built) => built.close())));
+    const journalOverhead = round(reset.journaled.p99_ms - reset.direct.p99_ms, 2);
 
     const ratio = round(proxied.req_per_s / direct.req_per_s, 3);
     const forwardedRatio = round(forwarded.req_per_s / direct.req_per_s, 3);
@@ -272,20 +297,40 @@ async function main(): Promise<void> {
       expand_req_per_s: expand.req_per_s,
       expand_p50_ms: expand.p50_ms,
       expand_p99_ms: expand.p99_ms,
+      reset_direct_p50_ms: reset.direct.p50_ms,
+      reset_direct_p99_ms: reset.direct.p99_ms,
+      reset_journal_p50_ms: reset.journaled.p50_ms,
+      reset_journal_p99_ms: reset.journaled.p99_ms,
+      reset_journal_overhead_p99_ms: journalOverhead,
+      reset_journal_ops_per_s: reset.journaledSpread.req_per_s,
+      reset_journal_members: RESET_MEMBERS,
       failed_requests:
         direct.failures +
         proxied.failures +
         forwarded.failures +
         aggregated.failures +
         atRate.failures +
-        expand.failures,
+        expand.failures +
+        reset.direct.failures +
+        reset.journaled.failures +
+        reset.journaledSpread.failures,
       load_average_1m: round(loadavg()[0] ?? 0, 2),
     };
     const file = writeResults("facade", summary, {
       seconds_per_scenario: seconds(),
       connections: CONNECTIONS,
       targets: TARGETS,
-      scenarios: { direct, proxied, forwarded, aggregated, aggregated_at_1000: atRate, expand },
+      scenarios: {
+        direct,
+        proxied,
+        forwarded,
+        aggregated,
+        aggregated_at_1000: atRate,
+        expand,
+        reset_direct: reset.direct,
+        reset_journaled: reset.journaled,
+        reset_journaled_over_members: reset.journaledSpread,
+      },
     });
     const verdict = (ok: boolean): string => (ok ? "ok" : "MISSED");
     console.log(
@@ -298,6 +343,10 @@ async function main(): Promise<void> {
         `p99 ${atRate.p99_ms} ms at ${FIXED_RATE_PER_S} req/s ` +
         `[<= ${TARGETS.aggregated_p99_ms_at_1000}: ${verdict(atRate.p99_ms <= TARGETS.aggregated_p99_ms_at_1000)}]; ` +
         `$expand over ${MEMBER_COUNT} ${expand.req_per_s} req/s (p99 ${expand.p99_ms} ms); ` +
+        `ComputerSystem.Reset direct p50/p99 ${reset.direct.p50_ms}/${reset.direct.p99_ms} ms, journaled ` +
+        `${reset.journaled.p50_ms}/${reset.journaled.p99_ms} ms, overhead p99 ${journalOverhead} ms ` +
+        `[<= ${TARGETS.reset_journal_overhead_p99_ms}: ${verdict(journalOverhead <= TARGETS.reset_journal_overhead_p99_ms)}], ` +
+        `${reset.journaledSpread.req_per_s} ops/s over ${RESET_MEMBERS} members; ` +
         `${summary.failed_requests} failed requests; load ${summary.load_average_1m} -> ${file}`,
     );
   } finally {

@@ -3,11 +3,7 @@
 // BMC's credentials and never opens a connection to a BMC: `forward` goes to the member's agent
 // (over /conclave/rpc/1 in the daemon, straight to a simulator in tests), which talks to its
 // local BMC with its own credentials.
-import type {
-  OperationExecution,
-  OperationStatusQuery,
-  OwnerAnswer,
-} from "./operations/operation-types.ts";
+import type { OperationExecution, OperationStatusQuery, OwnerAnswer } from "./operations/operation-types.ts";
 
 /** How a member is doing, as the cluster last heard (Redfish `Status.Health` words). */
 export type MemberHealth = "OK" | "Warning" | "Critical";

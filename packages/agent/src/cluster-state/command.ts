@@ -31,8 +31,11 @@ import { canonicalJson, type JsonValue, parseJsonStrict } from "./canonical-json
 import { ClusterCommandInvalidError } from "./errors.ts";
 import type { ClusterIdentity, LeadershipRecord, MemberRecord } from "./types.ts";
 
-/** Largest encoded command. Far below Raft's maxMessageBytes (1 MiB) and the 4 MiB frame limit. */
-export const COMMAND_MAX_BYTES = 64 * 1024;
+/**
+ * Largest encoded command: room for a journaled operation (a 64 KiB request body, JSON-escaped,
+ * with its record) and a task of SUBTASKS_MAX subtasks. Far below Raft's maxMessageBytes (1 MiB).
+ */
+export const COMMAND_MAX_BYTES = 256 * 1024;
 /** The envelope format written by this version. */
 export const COMMAND_ENVELOPE_VERSION = 1;
 /** `<section>.<verb>`: lower case words separated by dots, e.g. `member.drain`. */
