@@ -36,6 +36,11 @@ export type AgentErrorCode =
   | "AGENT_ERR_VIP_ADDRESS_IN_USE"
   | "AGENT_ERR_VIP_CLAIM"
   | "AGENT_ERR_VIP_RELEASE"
+  // the owner's side of the operation journal (src/operations/)
+  | "AGENT_ERR_OPERATION_REQUEST"
+  | "AGENT_ERR_OPERATION_LEDGER"
+  | "AGENT_ERR_IMAGE_STAGE"
+  | "AGENT_ERR_FIRMWARE_PUSH"
   | "AGENT_ERR_BMC_CREDENTIALS"
   | "AGENT_ERR_BMC_REQUEST"
   | "AGENT_ERR_BMC_UNREACHABLE"

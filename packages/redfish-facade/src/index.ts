@@ -64,7 +64,7 @@ export {
 } from "./facade-limits.ts";
 export { FacadeConfigError } from "./facade-options.ts";
 export type { FacadePart } from "./facade-part.ts";
-export { CLUSTER_MANAGER_ID, CLUSTER_MANAGER_URI } from "./facade-resources.ts";
+export { CLUSTER_MANAGER_ID, CLUSTER_MANAGER_URI, FORCE_FAILOVER_URI } from "./facade-resources.ts";
 export { operationResultOf } from "./forward-write.ts";
 export { FACADE_MARKER_HEADER, FACADE_MARKER_VALUE, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
 export {
@@ -103,9 +103,10 @@ export {
   type OwnerLedgerEntry,
   type OwnerLedgerSnapshot,
 } from "./operations/owner-ledger.ts";
-export type { PowerSequenceConfig } from "./operations/power-sequence.ts";
+export { type PowerSequenceConfig, resolvePowerSequence } from "./operations/power-sequence.ts";
 export { type NewTaskPlan, subtaskOperationId, type TaskRunner } from "./operations/task-runner.ts";
 export * from "./operations/task-uris.ts";
+export { MAX_FIRMWARE_IMAGE_BYTES, MULTIPART_PUSH_URI } from "./operations/update-limits.ts";
 export { PROTOCOL_FEATURES_SUPPORTED } from "./query-options.ts";
 export {
   BASE_REGISTRY_PREFIX,
@@ -122,6 +123,7 @@ export {
   type FacadeTopology,
   MAX_TOPOLOGY_ENTRIES,
   type MemberResourceRef,
+  resolveTopology,
   type TopologyChassisPlacement,
   type TopologyEnclosure,
   TopologyError,
