@@ -11,9 +11,11 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { FileStorage, NO_NODE, type NodeId } from "@conclave/consensus";
+import { MetricsRegistry } from "@conclave/redfish-facade";
 import type { FastifyInstance } from "fastify";
 import { successorCandidates as autopilotSuccessors, decideHealthHandover } from "../autopilot/health-handover.ts";
 import { type BmcClient, bmcClientFromConfig } from "../bmc/bmc-client.ts";
+import { readBmcCredentials } from "../bmc/credentials.ts";
 import { ClusterState } from "../cluster-state/cluster-state.ts";
 import { clusterCommands } from "../cluster-state/core-section.ts";
 import { ClusterCommandInvalidError, ClusterCommandRejectedError } from "../cluster-state/errors.ts";
@@ -28,6 +30,8 @@ import type { ConclaveConfig } from "../config/schema.ts";
 import { resolveTiming } from "../config/timing.ts";
 import { CONTROL_SOCKET_FILE_NAME, type StatusDocument } from "../control/control-protocol.ts";
 import { JoinError } from "../errors.ts";
+import { attachMemberEvents } from "../events/attach-member-events.ts";
+import { rpcFacadeEventSource } from "../events/facade-event-source.ts";
 import { AgentFacadeCluster } from "../facade-host/agent-facade-cluster.ts";
 import { type FacadeTlsPair, readFacadeTls } from "../facade-host/facade-tls.ts";
 import { bmcRequestHandler } from "../facade-host/member-bmc-request.ts";
@@ -48,6 +52,7 @@ import type { HealthReport } from "../health/health-report.ts";
 import { createHealthSampler, type HealthSampler } from "../health/health-sampler.ts";
 import { readClusterSecret } from "../identity/cluster-secret.ts";
 import { loadOrCreateNodeKey } from "../identity/node-key.ts";
+import { registerAgentMetrics } from "../metrics/agent-metrics.ts";
 import { createBmcImagePush } from "../operations/bmc-image-push.ts";
 import { ImageStaging, imageStageHandler, stagedImagesDirOf } from "../operations/image-staging.ts";
 import { OperationExecutor, operationRpcHandler } from "../operations/operation-executor.ts";
@@ -304,6 +309,24 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       RPC_METHODS.imageStage,
       imageStageHandler({ isMember: (peerId) => admission.isMember(peerId), staging }),
     );
+    // A member reads its own BMC's events and keeps them, numbered, until the PoC pulls them.
+    const memberEvents = attachMemberEvents({
+      rpc: host.rpc,
+      bmc: hasBmc
+        ? {
+            client: bmc,
+            stream: {
+              redfishUrl: config.bmc.redfishUrl,
+              credentials: () => readBmcCredentials(config.bmc.credentialsFile),
+              verifyTls: config.bmc.verifyTls,
+              connectTimeoutMs: config.bmc.connectTimeoutMs,
+            },
+          }
+        : undefined,
+      isMember: (peerId) => admission.isMember(peerId),
+      logger: logger.child({ component: "events" }),
+    });
+    cleanups.push(() => memberEvents.close());
     host.rpc.register(RPC_METHODS.handover, (body, context: RpcContext) => {
       const notice = body as Partial<HandoverNotice> | null;
       if (
@@ -350,6 +373,14 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       },
     );
     driverRef.current = driver;
+    const metrics = new MetricsRegistry();
+    const agentMetrics = registerAgentMetrics({
+      registry: metrics,
+      driver,
+      vip,
+      memberEvents: () => memberEvents.counts(),
+    });
+    cleanups.push(() => agentMetrics.close());
 
     // ---- the facade on the VIP.
     const facadeCluster = new AgentFacadeCluster({
@@ -381,6 +412,9 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       operations: createReplicatedOperationStore({ driver }),
       ...(config.powerSequence === undefined ? {} : { powerSequence: config.powerSequence }),
       ...(config.topology === undefined ? {} : { topology: config.topology }),
+      // Every member's events, pulled by the PoC; a new PoC resumes each console's cursor.
+      events: rpcFacadeEventSource({ rpc: host.rpc, selfId, local: memberEvents }),
+      metrics,
       status: () => {
         if (statusRef.current === undefined) throw new Error("status is not available yet");
         return statusRef.current();
@@ -553,7 +587,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         return { kind: "redirect", baseUrl: vipBaseUrl };
       return { kind: "unavailable" };
     };
-    const nodeApp = buildNodeApp({ serve: vipApp, routing });
+    const nodeApp = buildNodeApp({ serve: vipApp, routing, metrics: () => metrics.render() });
     await nodeApp.listen({ host: listenAt.host, port: listenAt.port });
     cleanups.push(() => nodeApp.close());
     const nodeAddress = nodeApp.server.address();

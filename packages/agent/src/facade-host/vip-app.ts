@@ -5,9 +5,12 @@ import {
   type AuthStore,
   buildApp,
   type FacadeCluster,
+  type FacadeEventSource,
   type FacadeTopology,
+  type MetricsRegistry,
   type OperationStore,
   type PowerSequenceConfig,
+  type SubscriptionStore,
 } from "@conclave/redfish-facade";
 import type { FastifyInstance } from "fastify";
 import type { StatusDocument } from "../control/control-protocol.ts";
@@ -23,6 +26,12 @@ export interface VipAppInit {
   /** From the config (`powerSequence`, `topology`); none when omitted. */
   readonly powerSequence?: PowerSequenceConfig;
   readonly topology?: FacadeTopology;
+  /** Members' events for the EventService, pulled over the RPC; the cluster's own only when omitted. */
+  readonly events?: FacadeEventSource;
+  /** Where the facade counts requests and events (the node's /metrics). */
+  readonly metrics?: MetricsRegistry;
+  /** Push subscriptions (EventDestination); a memory store when omitted. */
+  readonly subscriptions?: SubscriptionStore;
   readonly status: () => StatusDocument;
 }
 
@@ -34,6 +43,9 @@ export function buildVipApp(init: VipAppInit): FastifyInstance {
     ...(init.operations === undefined ? {} : { operations: init.operations }),
     ...(init.powerSequence === undefined ? {} : { powerSequence: init.powerSequence }),
     ...(init.topology === undefined ? {} : { topology: init.topology }),
+    ...(init.events === undefined ? {} : { events: init.events }),
+    ...(init.metrics === undefined ? {} : { metrics: init.metrics }),
+    ...(init.subscriptions === undefined ? {} : { subscriptions: init.subscriptions }),
   });
   app.get(STATUS_PATH, async (_request, reply) => reply.header("Cache-Control", "no-cache").send(init.status()));
   return app;
