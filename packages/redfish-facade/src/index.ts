@@ -8,6 +8,8 @@ export { buildApp, type FacadeInit } from "./app.ts";
 export type { AuthStore, RoleId } from "./auth/auth-store.ts";
 // Sessions, accounts and privileges (src/auth).
 export * from "./auth/public-surface.ts";
+// The alert a member's event policy adds to its own stream (the agent builds it).
+export { CLUSTER_ALERT_MESSAGE_MAX_CHARACTERS, clusterAlertRecord } from "./events/cluster-alert.ts";
 export { SSE_URI } from "./events/event-stream.ts";
 // Members' events, as the PoC's facade pulls them (src/events).
 export {

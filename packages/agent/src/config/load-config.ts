@@ -8,6 +8,7 @@ import type { TSchema } from "typebox";
 import Value from "typebox/value";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../errors.ts";
+import { messageIdCovers } from "../events/event-policy.ts";
 import { defaultNodeName, NODE_NAME_PATTERN as NODE_NAME_LABEL_PATTERN } from "./node-name.ts";
 import { type ConclaveConfig, ConfigSchema, TOPOLOGY_ENTRIES_MAX } from "./schema.ts";
 
@@ -427,7 +428,7 @@ function checkMeaning(config: ConclaveConfig): string[] {
   } catch {
     problems.push(`"bmc.redfishUrl" must be a URL such as "https://127.0.0.1" (got "${config.bmc.redfishUrl}")`);
   }
-  problems.push(...checkPowerSequence(config), ...checkTopology(config));
+  problems.push(...checkPowerSequence(config), ...checkTopology(config), ...checkEventPolicy(config));
   return problems;
 }
 
@@ -442,6 +443,21 @@ function checkPowerSequence(config: ConclaveConfig): string[] {
     if ((group.members ?? []).length === 0 && Object.keys(group.labels ?? {}).length === 0) {
       problems.push(
         `"powerSequence.groups.${index}" ("${group.name}") names no members and no labels: it would hold nobody`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** A rule that an earlier one always matches first would never apply: a mistake, named with both places. */
+function checkEventPolicy(config: ConclaveConfig): string[] {
+  const rules = config.events?.policy ?? [];
+  const problems: string[] = [];
+  for (const [index, rule] of rules.entries()) {
+    const earlier = rules.findIndex((other, at) => at < index && messageIdCovers(other.messageId, rule.messageId));
+    if (earlier !== -1) {
+      problems.push(
+        `"events.policy.${index}": "${rule.messageId}" is always matched first by "events.policy.${earlier}" ("${rules[earlier]?.messageId}"): it would never apply`,
       );
     }
   }

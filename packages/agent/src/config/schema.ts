@@ -50,6 +50,19 @@ export const TOPOLOGY_REFERENCES_MAX = 64;
  * config is checked without loading the facade; test/operations/operations-config.test.ts proves they agree).
  */
 export const TOPOLOGY_ENCLOSURE_TYPES = ["Rack", "RackGroup", "Enclosure", "Shelf", "Drawer", "Row", "Pod"] as const;
+/** Rules of `events.policy`: looked through in order for every event of the BMC. */
+export const EVENT_POLICY_RULES_MAX = 64;
+/** The longest `messageId` a rule may name (registry prefix, version and key fit well within it). */
+export const EVENT_POLICY_MESSAGE_ID_MAX_CHARS = 255;
+/** What a policy rule does with a matching BMC event. */
+export const EVENT_POLICY_ACTIONS = ["log", "alert", "handover"] as const;
+/** The severities a rule may give an event (Redfish `MessageSeverity`). */
+export const EVENT_POLICY_SEVERITIES = ["OK", "Warning", "Critical"] as const;
+/**
+ * A rule's `messageId`: an exact id (`ResourceEvent.1.4.ResourceErrorsDetected`), a prefix ending
+ * in `*` (`ResourceEvent.*`, `OpenBMC.0.4.*`), or `*` alone for every event.
+ */
+export const EVENT_POLICY_MESSAGE_ID_PATTERN = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]*\*?)$/;
 
 const closed = { additionalProperties: false } as const;
 
@@ -377,6 +390,37 @@ export const ConfigSchema = Type.Object(
         {
           ...closed,
           description: `One Redfish tree across BMC boundaries (\`ContainedBy\`/\`Contains\`, \`ManagedBy\`, \`SupplyingComputerSystems\` links). Shared by every node; at most ${TOPOLOGY_ENTRIES_MAX} entries in all.`,
+        },
+      ),
+    ),
+    events: Type.Optional(
+      Type.Object(
+        {
+          policy: Type.Array(
+            Type.Object(
+              {
+                messageId: Type.String({
+                  minLength: 1,
+                  maxLength: EVENT_POLICY_MESSAGE_ID_MAX_CHARS,
+                  pattern: EVENT_POLICY_MESSAGE_ID_PATTERN.source,
+                  expected:
+                    'a message id such as "ResourceEvent.1.4.ResourceErrorsDetected", a prefix ending in "*" such as "ResourceEvent.*", or "*"',
+                }),
+                severity: Type.Optional(Type.Enum([...EVENT_POLICY_SEVERITIES])),
+                action: Type.Enum([...EVENT_POLICY_ACTIONS]),
+              },
+              { ...closed, expected: 'a rule { messageId, severity?, action: "log" | "alert" | "handover" }' },
+            ),
+            {
+              maxItems: EVENT_POLICY_RULES_MAX,
+              default: [],
+              description: `What each node does with its own BMC's events, as ibmcrassd's policy table: at most ${EVENT_POLICY_RULES_MAX} rules, the first whose \`messageId\` matches the event's \`MessageId\` wins (an exact id, a prefix ending in \`*\`, or \`*\` for all). \`severity\` (${EVENT_POLICY_SEVERITIES.join(", ")}) replaces the event's \`MessageSeverity\`. \`action\`: \`log\` writes the event to the agent's log; \`alert\` adds a \`Conclave.1.0.ClusterAlert\` event right after it in the EventService stream; \`handover\` does the same and, on the PoC, hands leadership to the healthiest other voter (reason \`health\`). Events no rule matches pass unchanged.`,
+            },
+          ),
+        },
+        {
+          ...closed,
+          description: "The per-site event policy. Shared by every node. Unset: every event passes unchanged.",
         },
       ),
     ),
