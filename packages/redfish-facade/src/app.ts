@@ -5,6 +5,7 @@ import type { AuthStore } from "./auth/auth-store.ts";
 import { registerAuth } from "./auth/register-auth.ts";
 import { eventServicePart } from "./events/event-service-part.ts";
 import type { FacadeEventSource } from "./events/facade-event-source.ts";
+import type { SubscriptionPolicy } from "./events/subscription-destination.ts";
 import type { SubscriptionStore } from "./events/subscription-store.ts";
 import type { FacadeCluster } from "./facade-cluster.ts";
 import { type FacadeTimeouts, MAX_PATH_BYTES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
@@ -22,6 +23,7 @@ import type { PowerSequenceConfig } from "./operations/power-sequence.ts";
 import { updateServicePart } from "./operations/update-service-part.ts";
 import { baseMessage, sendRedfishError } from "./redfish-error.ts";
 import { registerRedfishRoutes } from "./redfish-routes.ts";
+import { managerDiagnosticsPart } from "./telemetry/manager-diagnostics-part.ts";
 import { type FacadeTopology, resolveTopology } from "./topology.ts";
 
 export interface FacadeInit {
@@ -40,6 +42,11 @@ export interface FacadeInit {
   readonly metrics?: MetricsRegistry;
   /** Push subscriptions (EventDestination); none: a memory store that does not outlive this facade. */
   readonly subscriptions?: SubscriptionStore;
+  /**
+   * Which Destinations a push subscription may have; none: `{ allowPrivateDestinations: true }`
+   * (BMC management networks are private). False refuses loopback, link-local and private ones.
+   */
+  readonly subscriptionPolicy?: SubscriptionPolicy;
   /** Where member chassis and systems sit relative to each other; none by default. */
   readonly topology?: FacadeTopology;
   /** Overrides of DEFAULT_FACADE_TIMEOUTS (validated; FacadeConfigError on a bad value). */
@@ -106,11 +113,13 @@ export function buildApp(init: FacadeInit): FastifyInstance {
     aggregationActionsPart({ service, store, tasks: operations.tasks, powerSequence: init.powerSequence }),
     updateServicePart({ service, tasks: operations.tasks, timeouts }),
     forceFailoverPart({ service }),
+    managerDiagnosticsPart({ service }),
     eventServicePart({
       service,
       source: init.events,
       metrics: init.metrics,
       subscriptions: init.subscriptions,
+      subscriptionPolicy: init.subscriptionPolicy,
     }),
   );
   for (const part of service.parts) part.register?.(app);

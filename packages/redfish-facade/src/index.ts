@@ -24,24 +24,45 @@ export {
 } from "./events/facade-event-source.ts";
 // Push subscriptions as replicable state (the agent's store applies the same rules).
 export {
+  DEFAULT_SUBSCRIPTION_POLICY,
+  DESTINATION_LOOKUP_TIMEOUT_MS,
+  type DestinationLookup,
+  privateAddressKind,
+  privateDestinationReason,
+  type SubscriptionPolicy,
+} from "./events/subscription-destination.ts";
+export {
   DEFAULT_DELIVERY_SETTINGS,
   type DeliveryRetryPolicy,
   type DeliverySettings,
   type EventSubscription,
+  SUBSCRIPTION_CHANGE_BODIES,
+  SUBSCRIPTION_CHANGE_TYPES,
+  SUBSCRIPTION_RULE_CODES,
   SUBSCRIPTIONS_MAX,
   type SubscriptionChange,
+  type SubscriptionChangeType,
   type SubscriptionRuleCode,
   SubscriptionRuleViolation,
   SubscriptionState,
+  type SubscriptionStateSnapshot,
   type SubscriptionStateView,
+  subscriptionChangeBody,
+  subscriptionChangeOf,
 } from "./events/subscription-state.ts";
-export { createMemorySubscriptionStore, type SubscriptionStore } from "./events/subscription-store.ts";
+export {
+  createMemorySubscriptionStore,
+  type SubscriptionStore,
+  SubscriptionStoreUnavailableError,
+  subscriptionStoreOverState,
+} from "./events/subscription-store.ts";
 export {
   type FacadeCluster,
   type FacadeMember,
   type ImageStageWriter,
   LeadershipTransferError,
   MEMBER_NAME_PATTERN,
+  type MemberDiagnostics,
   type MemberHealth,
   UpstreamError,
   type UpstreamFailureKind,

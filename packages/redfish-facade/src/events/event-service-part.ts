@@ -26,6 +26,7 @@ import { EventStream, SSE_URI } from "./event-stream.ts";
 import { RESUME_ACTION, SUSPEND_ACTION, subscriptionResource, subscriptionUri } from "./event-subscription.ts";
 import type { FacadeEventSource } from "./facade-event-source.ts";
 import { PushDelivery } from "./push-delivery.ts";
+import type { SubscriptionPolicy } from "./subscription-destination.ts";
 import { createMemorySubscriptionStore, type SubscriptionStore } from "./subscription-store.ts";
 import { SUBMIT_TEST_EVENT_ACTION, SubscriptionWrites } from "./subscription-writes.ts";
 
@@ -68,6 +69,8 @@ export interface EventServicePartInit {
   readonly metrics?: MetricsRegistry;
   /** Push subscriptions; none: a memory store (they do not outlive this facade). */
   readonly subscriptions?: SubscriptionStore;
+  /** Which Destinations a subscription may have; none: any (private networks included). */
+  readonly subscriptionPolicy?: SubscriptionPolicy;
 }
 
 /** A FacadePart (facade-part.ts) with its fan-in and stream, for metrics and tests. */
@@ -96,12 +99,14 @@ export function eventServicePart(init: EventServicePartInit): EventServicePart {
   });
   const stream = new EventStream(fanIn);
   const store = init.subscriptions ?? createMemorySubscriptionStore();
-  const delivery = new PushDelivery({ fanIn, store, cluster: service.cluster });
+  const policy = init.subscriptionPolicy;
+  const delivery = new PushDelivery({ fanIn, store, cluster: service.cluster, policy });
   const writes = new SubscriptionWrites({
     store,
     rules: { registryPrefixes: EVENT_REGISTRY_PREFIXES, resourceTypes: EVENT_RESOURCE_TYPES },
     publish: (record) => fanIn.publishClusterRecord(record),
     changed: () => delivery.reconcile(),
+    policy,
   });
 
   const eventService = (): Record<string, unknown> => {

@@ -12,6 +12,7 @@ import {
   type DeliveryRetryPolicy,
   type EventSubscription,
   SUBSCRIPTION_FILTER_ENTRIES_MAX,
+  SUBSCRIPTION_FILTER_ENTRY_MAX_CHARACTERS,
 } from "./subscription-state.ts";
 
 export const SUBSCRIPTIONS_URI = "/redfish/v1/EventService/Subscriptions";
@@ -53,7 +54,7 @@ function stringList(
   if (value === undefined) return [];
   if (
     !Array.isArray(value) ||
-    value.some((v) => typeof v !== "string") ||
+    value.some((v) => typeof v !== "string" || v.length > SUBSCRIPTION_FILTER_ENTRY_MAX_CHARACTERS) ||
     value.length > SUBSCRIPTION_FILTER_ENTRIES_MAX
   ) {
     problems.push(baseMessage("PropertyValueTypeError", [jsonText(value), name], [`/${name}`]));
@@ -136,7 +137,11 @@ export function parseNewSubscription(
     } else {
       for (const [index, origin] of originValue.entries()) {
         const uri = isObject(origin) ? origin["@odata.id"] : undefined;
-        if (typeof uri !== "string" || !uri.startsWith("/redfish/v1/")) {
+        if (
+          typeof uri !== "string" ||
+          !uri.startsWith("/redfish/v1/") ||
+          uri.length > SUBSCRIPTION_FILTER_ENTRY_MAX_CHARACTERS
+        ) {
           problems.push(
             baseMessage(
               "PropertyValueFormatError",

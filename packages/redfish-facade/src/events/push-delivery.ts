@@ -6,6 +6,8 @@
 // not wait for each other — each has its own connection, so a destination that hangs (even one
 // on the same host as another) delays nobody else — and a worker holds
 // no queue of its own: one that falls behind the log is told what it lost (EventsDropped).
+// Under a policy without private destinations, a worker connects only to public addresses
+// (checked as it connects, so a name that now resolves to a private address is not reached).
 import { Agent, type Dispatcher, request } from "undici";
 import { AGGREGATION_SOURCES_URI } from "../aggregation-service.ts";
 import type { FacadeCluster } from "../facade-cluster.ts";
@@ -14,6 +16,12 @@ import type { EventFanIn } from "./event-fan-in.ts";
 import { EVENT_TYPE } from "./event-stream.ts";
 import { subscriptionWants } from "./event-subscription.ts";
 import { CLUSTER_STREAM_KEY, type StreamCursor, stepCursor } from "./stream-cursor.ts";
+import {
+  DEFAULT_SUBSCRIPTION_POLICY,
+  isPrivateLiteralDestination,
+  publicOnlyLookup,
+  type SubscriptionPolicy,
+} from "./subscription-destination.ts";
 import type { EventSubscription } from "./subscription-state.ts";
 import type { SubscriptionStore } from "./subscription-store.ts";
 
@@ -39,6 +47,8 @@ export interface PushDeliveryInit {
   readonly fanIn: EventFanIn;
   readonly store: SubscriptionStore;
   readonly cluster: Pick<FacadeCluster, "hasQuorum">;
+  /** Which destinations may be reached; none: DEFAULT_SUBSCRIPTION_POLICY (private ones too). */
+  readonly policy?: SubscriptionPolicy;
 }
 
 interface Worker {
@@ -100,7 +110,11 @@ export class PushDelivery {
   /** One subscription's deliveries, from the log's end as it is now, until stopped. Never rejects. */
   private async run(id: string, signal: AbortSignal): Promise<void> {
     // Its own connection: a shared pool would queue one destination's POST behind another's hung one.
-    const dispatcher = new Agent({ connect: { timeout: PUSH_TIMEOUT_MS }, pipelining: 1 });
+    const publicOnly = !(this.init.policy ?? DEFAULT_SUBSCRIPTION_POLICY).allowPrivateDestinations;
+    const dispatcher = new Agent({
+      connect: { timeout: PUSH_TIMEOUT_MS, ...(publicOnly ? { lookup: publicOnlyLookup } : {}) },
+      pipelining: 1,
+    });
     try {
       await this.deliverAll(id, signal, dispatcher);
     } finally {
@@ -194,8 +208,12 @@ export class PushDelivery {
       Context: subscription.context,
       Events: records.map((record, index) => ({ ...record, MemberId: String(index) })),
     });
+    // A literal address needs no lookup, so the policy is checked here (a subscription made before it changed).
+    const refused =
+      !(this.init.policy ?? DEFAULT_SUBSCRIPTION_POLICY).allowPrivateDestinations &&
+      isPrivateLiteralDestination(subscription.destination);
     for (let attempt = 0; !signal.aborted; attempt++) {
-      if (await post(subscription.destination, body, signal, dispatcher)) {
+      if (!refused && (await post(subscription.destination, body, signal, dispatcher))) {
         this.counts.delivered += 1;
         return true;
       }

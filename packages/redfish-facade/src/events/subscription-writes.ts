@@ -1,9 +1,12 @@
 // The writes of the EventService: PATCH of its delivery settings, SubmitTestEvent, and the
 // EventDestination lifecycle (POST to Subscriptions, PATCH Context / DeliveryRetryPolicy, DELETE,
 // SuspendSubscription, ResumeSubscription). Each change is committed to the SubscriptionStore
-// first; push delivery then follows the store.
+// first; push delivery then follows the store. A store that cannot commit now (no quorum, a
+// leader change) answers 503 with Retry-After; a policy without private destinations refuses a
+// Destination on a private network (subscription-destination.ts) with 400.
 import { randomUUID } from "node:crypto";
 import type { FastifyReply } from "fastify";
+import { RETRY_AFTER_SECONDS } from "../facade-limits.ts";
 import { CLUSTER_MANAGER_URI } from "../facade-resources.ts";
 import { baseMessage, type RedfishMessage, sendRedfishError } from "../redfish-error.ts";
 import {
@@ -15,6 +18,13 @@ import {
   subscriptionUri,
 } from "./event-subscription.ts";
 import {
+  DEFAULT_SUBSCRIPTION_POLICY,
+  type DestinationLookup,
+  privateDestinationReason,
+  type SubscriptionPolicy,
+  systemLookup,
+} from "./subscription-destination.ts";
+import {
   DELIVERY_RETRY_POLICIES,
   type DeliveryRetryPolicy,
   type DeliverySettings,
@@ -23,7 +33,7 @@ import {
   type SubscriptionChange,
   SubscriptionRuleViolation,
 } from "./subscription-state.ts";
-import type { SubscriptionStore } from "./subscription-store.ts";
+import { type SubscriptionStore, SubscriptionStoreUnavailableError } from "./subscription-store.ts";
 
 export const SUBMIT_TEST_EVENT_ACTION = "EventService.SubmitTestEvent";
 /** The longest text a test event may carry in one property. */
@@ -36,6 +46,10 @@ export interface SubscriptionWritesInit {
   readonly publish: (record: Record<string, unknown>) => void;
   /** Called after every committed change (push delivery follows it at once). */
   readonly changed: () => void;
+  /** Which Destinations are accepted; none: DEFAULT_SUBSCRIPTION_POLICY (private ones too). */
+  readonly policy?: SubscriptionPolicy;
+  /** How a Destination's name is resolved for the policy; none: the system resolver. */
+  readonly lookup?: DestinationLookup;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -63,6 +77,11 @@ export class SubscriptionWrites {
     try {
       await this.init.store.commit(change);
     } catch (error) {
+      if (error instanceof SubscriptionStoreUnavailableError) {
+        const seconds = String(RETRY_AFTER_SECONDS);
+        reply.header("Retry-After", seconds);
+        return sendRedfishError(reply, 503, baseMessage("ServiceTemporarilyUnavailable", [seconds]));
+      }
       if (!(error instanceof SubscriptionRuleViolation)) throw error;
       if (error.rule === "limit") return sendRedfishError(reply, 400, baseMessage("EventSubscriptionLimitExceeded"));
       if (error.rule === "unknown") {
@@ -162,6 +181,19 @@ export class SubscriptionWrites {
     const parsed = parseNewSubscription(id, body, this.init.rules);
     if (Array.isArray(parsed)) return sendProblems(reply, parsed);
     const subscription = parsed as Exclude<typeof parsed, readonly RedfishMessage[]>;
+    const policy = this.init.policy ?? DEFAULT_SUBSCRIPTION_POLICY;
+    if (!policy.allowPrivateDestinations) {
+      const reason = await privateDestinationReason(subscription.destination, this.init.lookup ?? systemLookup);
+      if (reason !== undefined) {
+        // The Base message names the property and the value; the log says why it is private.
+        reply.log.info({ destination: subscription.destination, reason }, "subscription refused: private destination");
+        return sendRedfishError(
+          reply,
+          400,
+          baseMessage("PropertyValueIncorrect", ["Destination", subscription.destination], ["/Destination"]),
+        );
+      }
+    }
     const refused = await this.commit(reply, { type: "create", subscription });
     if (refused !== undefined) return refused;
     return sendJson(reply, 201, subscriptionResource(subscription), { Location: subscriptionUri(id) });
