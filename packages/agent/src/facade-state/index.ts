@@ -1,15 +1,21 @@
-// The facade's replicated state in the agent: accounts, sessions and auth settings, and the
-// operation journal, tasks and user aggregates, as cluster state sections; the AuthStore and the
-// OperationStore over the Raft driver; and the first administrator's credential.
+// The facade's replicated state in the agent: accounts, sessions and auth settings, the
+// operation journal, tasks and user aggregates, and the push subscriptions, as cluster state
+// sections; the AuthStore, OperationStore and SubscriptionStore over the Raft driver; and the
+// first administrator's credential.
 import type { ClusterStateOptions } from "../cluster-state/cluster-state.ts";
 import type { StateSection } from "../cluster-state/command.ts";
 import { AUTH_COMMANDS, authSection } from "./auth-section.ts";
 import { OPERATION_COMMANDS, operationsSection } from "./operations-section.ts";
+import { SUBSCRIPTION_COMMANDS, subscriptionsSection } from "./subscriptions-section.ts";
 
 /** Pass to `new ClusterState({ extensions: facadeStateExtensions })` on every node. */
 export const facadeStateExtensions: NonNullable<ClusterStateOptions["extensions"]> = Object.freeze({
-  sections: Object.freeze([authSection as StateSection<unknown>, operationsSection as StateSection<unknown>]),
-  commands: Object.freeze([...AUTH_COMMANDS, ...OPERATION_COMMANDS]),
+  sections: Object.freeze([
+    authSection as StateSection<unknown>,
+    operationsSection as StateSection<unknown>,
+    subscriptionsSection as StateSection<unknown>,
+  ]),
+  commands: Object.freeze([...AUTH_COMMANDS, ...OPERATION_COMMANDS, ...SUBSCRIPTION_COMMANDS]),
 });
 
 export {
@@ -42,3 +48,16 @@ export {
   createReplicatedOperationStore,
   type ReplicatedOperationStoreInit,
 } from "./replicated-operation-store.ts";
+export {
+  createReplicatedSubscriptionStore,
+  type ReplicatedSubscriptionStoreInit,
+} from "./replicated-subscription-store.ts";
+export {
+  SUBSCRIPTION_COMMAND_PREFIX,
+  SUBSCRIPTION_COMMANDS,
+  SUBSCRIPTIONS_COMMAND_VERSION,
+  SUBSCRIPTIONS_SECTION_NAME,
+  SUBSCRIPTIONS_SECTION_VERSION,
+  subscriptionCommandInput,
+  subscriptionsSection,
+} from "./subscriptions-section.ts";
