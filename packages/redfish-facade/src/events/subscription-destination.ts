@@ -80,15 +80,18 @@ export async function privateDestinationReason(
     return kind === undefined ? undefined : `${literal} is ${kind} address`;
   }
   let addresses: readonly string[];
+  let timer: NodeJS.Timeout | undefined;
   try {
     addresses = await Promise.race([
       lookup(hostname),
       new Promise<never>((_resolve, reject) => {
-        setTimeout(() => reject(new Error("timed out")), DESTINATION_LOOKUP_TIMEOUT_MS).unref();
+        timer = setTimeout(() => reject(new Error("timed out")), DESTINATION_LOOKUP_TIMEOUT_MS);
       }),
     ]);
   } catch (error) {
     return `${hostname} does not resolve (${(error as Error).message})`;
+  } finally {
+    clearTimeout(timer);
   }
   if (addresses.length === 0) return `${hostname} does not resolve`;
   for (const address of addresses) {

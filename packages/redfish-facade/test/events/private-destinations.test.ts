@@ -6,8 +6,12 @@
 // made before the policy changed is never sent to, and is suspended as its retry policy says).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import { privateAddressKind, privateDestinationReason } from "../../src/events/subscription-destination.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  DESTINATION_LOOKUP_TIMEOUT_MS,
+  privateAddressKind,
+  privateDestinationReason,
+} from "../../src/events/subscription-destination.ts";
 import { createMemorySubscriptionStore, type SubscriptionStore } from "../../src/index.ts";
 import { CONSOLE, type Facade, messageIds, startFacade, waitFor } from "../support/facade-fixture.ts";
 import { FakeMemberEvents } from "./fake-member-events.ts";
@@ -75,6 +79,17 @@ describe("private addresses", () => {
       "fe80::1 is a link-local address",
     );
   });
+
+  it("refuse a name whose lookup takes longer than DESTINATION_LOOKUP_TIMEOUT_MS", async () => {
+    vi.useFakeTimers();
+    try {
+      const reason = privateDestinationReason("https://slow.example/events", () => new Promise(() => {}));
+      await vi.advanceTimersByTimeAsync(DESTINATION_LOOKUP_TIMEOUT_MS);
+      expect(await reason).toBe("slow.example does not resolve (timed out)");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe("a subscription's Destination", () => {
@@ -101,6 +116,10 @@ describe("a subscription's Destination", () => {
       "http://[fd12:3456::1]/events",
       "http://[::ffff:10.0.0.1]/events",
       "http://0.0.0.0:8080/events",
+      // Other spellings of a loopback address (the URL parser normalises them).
+      "http://127.1:8080/events",
+      "http://2130706433/events",
+      "http://0x7f.0.0.1/events",
       // A name resolving to a loopback address (localhost, from the hosts file).
       "http://localhost:8080/events",
     ];
