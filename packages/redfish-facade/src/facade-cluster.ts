@@ -26,6 +26,30 @@ export interface FacadeMember {
   readonly bmcReachable: boolean;
   /** Labels from the member's config (slot, chassis, ...), for the topology. */
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * The member's own health numbers as the cluster last recorded them (its agent's report, as
+   * replicated): served per BMC manager as ManagerDiagnosticData. Absent before the first report.
+   */
+  readonly diagnostics?: MemberDiagnostics;
+}
+
+/**
+ * What a member's agent measured about its node (OpenBMC health-monitor's metrics) when it last
+ * reported. The agent reports when its health level changes, so the numbers are as of `reportedAtMs`.
+ */
+export interface MemberDiagnostics {
+  /** The member's health level at that report (Redfish `Status.Health` words). */
+  readonly health: MemberHealth;
+  /** Whether the agent could reach its own BMC's Redfish service then. */
+  readonly bmcReachable: boolean;
+  /** Busy share of the node's CPUs, 0..100. Absent: it could not be read. */
+  readonly cpuPercent?: number;
+  /** Memory in use (total less available), 0..100. */
+  readonly memoryPercent?: number;
+  /** Used share of the file system holding the agent's state directory, 0..100. */
+  readonly stateDiskPercent?: number;
+  /** When the cluster recorded the report (the PoC's wall clock, ms since the epoch). */
+  readonly reportedAtMs: number;
 }
 
 /** Member names: what bmcweb-style prefixes may contain (no `_`, which separates prefix and id). */

@@ -252,7 +252,9 @@ export class FacadeService {
     if (!isObject(body)) {
       return servedError(502, baseMessage("OperationFailed"));
     }
-    return servedResource(body, { statusCode: read.statusCode, etag: read.etag, allow, headers });
+    let served = body;
+    for (const part of this.parts) served = part.decorate?.(member, path, served) ?? served;
+    return servedResource(served, { statusCode: read.statusCode, etag: read.etag, allow, headers });
   }
 
   /** A member that gave no answer: 503 (unreachable, with Retry-After), 504 (timeout), 502 (bad answer). */

@@ -10,6 +10,7 @@ import {
   type FacadeMember,
   type ImageStageWriter,
   LeadershipTransferError,
+  type MemberDiagnostics,
   type MemberHealth,
   type OperationExecution,
   type OperationStatusQuery,
@@ -18,7 +19,7 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from "@conclave/redfish-facade";
-import type { MemberRecord } from "../cluster-state/types.ts";
+import type { HealthSummary, MemberRecord } from "../cluster-state/types.ts";
 import { RPC_METHODS } from "../daemon/rpc-methods.ts";
 import { AgentError, RpcRemoteError } from "../errors.ts";
 import { type AgentLogger, silentLogger } from "../logger.ts";
@@ -90,6 +91,18 @@ export interface AgentFacadeClusterInit {
 
 const HEALTH: Readonly<Record<string, MemberHealth>> = { ok: "OK", warning: "Warning", critical: "Critical" };
 
+/** The member's replicated health report as the facade serves it (ManagerDiagnosticData). */
+function diagnosticsOf(health: HealthSummary): MemberDiagnostics {
+  return {
+    health: HEALTH[health.status] ?? "Warning",
+    bmcReachable: health.bmcReachable,
+    ...(health.cpuPercent === undefined ? {} : { cpuPercent: health.cpuPercent }),
+    ...(health.memoryPercent === undefined ? {} : { memoryPercent: health.memoryPercent }),
+    ...(health.diskPercent === undefined ? {} : { stateDiskPercent: health.diskPercent }),
+    reportedAtMs: health.reportedAtMs,
+  };
+}
+
 /** How long an owner may take to answer a status query (a ledger lookup and one file write). */
 export const OPERATION_STATUS_TIMEOUT_MS = 5_000;
 /** How long one image staging call (open, one chunk, finish, abort) may take on the member (disk writes). */
@@ -147,6 +160,7 @@ export class AgentFacadeCluster implements FacadeCluster {
         health: record.health === null ? "Warning" : (HEALTH[record.health.status] ?? "Warning"),
         bmcReachable: hasBmc && record.health?.bmcReachable === true && this.#agentHeard(record.id),
         labels: operatorLabels(record.labels),
+        ...(record.health === null ? {} : { diagnostics: diagnosticsOf(record.health) }),
       };
     });
     return members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

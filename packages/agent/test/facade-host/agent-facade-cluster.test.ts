@@ -85,7 +85,14 @@ beforeAll(async () => {
     }),
     record(member.host.nodeId, {
       labels: { name: "bmc2", "conclave.bmc-host": "10.1.0.12" },
-      health: { status: "critical", bmcReachable: false, reportedAtMs: 1 },
+      health: {
+        status: "critical",
+        bmcReachable: false,
+        cpuPercent: 97,
+        memoryPercent: 41,
+        diskPercent: 12,
+        reportedAtMs: 5,
+      },
       role: "learner",
     }),
     record(WITNESS, { labels: { name: "mgmt", "conclave.bmc": "none" }, role: "witness", witness: true, health: null }),
@@ -110,7 +117,7 @@ afterAll(async () => {
 });
 
 describe("members", () => {
-  it("come from the cluster state: unique names, host names, roles, health, BMC and operator labels", () => {
+  it("come from the cluster state: unique names, host names, roles, health and its numbers, BMC and operator labels", () => {
     expect(cluster.clusterUuid()).toBe("0f8fad5b-d9cb-469f-a165-70867728950e");
     expect(cluster.hasQuorum()).toBe(true);
     expect(cluster.members()).toEqual([
@@ -124,6 +131,7 @@ describe("members", () => {
         health: "OK",
         bmcReachable: true,
         labels: { slot: "1" },
+        diagnostics: { health: "OK", bmcReachable: true, reportedAtMs: 1 },
       },
       expect.objectContaining({ id: GONE, name: `bmc1-${GONE.slice(-8)}`, isPoc: false }),
       {
@@ -136,6 +144,15 @@ describe("members", () => {
         health: "Critical",
         bmcReachable: false,
         labels: {},
+        // The replicated report, served as the member's ManagerDiagnosticData.
+        diagnostics: {
+          health: "Critical",
+          bmcReachable: false,
+          cpuPercent: 97,
+          memoryPercent: 41,
+          stateDiskPercent: 12,
+          reportedAtMs: 5,
+        },
       },
       {
         id: WITNESS,
