@@ -3,15 +3,16 @@
 // execution counters. An aggregated power cycle whose PoC is SIGKILLed mid-batch resets every
 // system exactly once and its task completes on the new PoC, with the console's session intact;
 // a multipart firmware update of every member streams the image, changes every version, and the
-// PoC hands over before its own BMC updates.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+// PoC hands over before its own BMC updates; a PoC frozen and woken after a new PoC exists is
+// refused by term when it sends an operation.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { consoleRequest } from "../rack/console-client.ts";
 import { supervisorReleasesVip } from "../rack/faults.ts";
-import { rackSupportProblem } from "../rack/network.ts";
-import { eventually, Rack, type RackNode } from "../rack/rack.ts";
+import { rackSupportProblem, run } from "../rack/network.ts";
+import { CLUSTER_PORT, eventually, Rack, type RackNode } from "../rack/rack.ts";
 
 const problem = rackSupportProblem();
 /** Bound on forming the rack (mDNS, bootstrapExpect settle, learner promotion on `lan`). */
@@ -27,16 +28,31 @@ const IMAGE_BYTES = 64 * 1024 * 1024;
 const IMAGE_CHUNK_BYTES = 1024 * 1024;
 /** The PoC agent's peak resident memory may grow by at most this much while it relays the image. */
 const RELAY_MEMORY_GROWTH_MAX_BYTES = 40 * 1024 * 1024;
+/** Uploads the console makes before giving up (a cut connection is sent again). */
+const UPLOAD_ATTEMPTS = 3;
+/** Longest Retry-After the console honours between upload attempts. */
+const RETRY_AFTER_MAX_SECONDS = 10;
+
+/** Speaks for a frozen PoC with its own key (stale-poc-main.ts). */
+const STALE_POC_MAIN = join(import.meta.dirname, "../rack/stale-poc-main.ts");
+/** An operation id no PoC ever journaled. */
+const STALE_OPERATION_ID = "op-5a1e5a1e5a1e5a1e";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function peakRssBytes(node: RackNode): number {
+/** The agent's resident memory: its peak since the last reset (VmHWM) or now (VmRSS). */
+function rssBytes(node: RackNode, which: "VmHWM" | "VmRSS"): number {
   const pid = node.agent.pid;
   if (pid === undefined) throw new Error(`${node.name}'s agent is not running`);
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /VmHWM:\s+(\d+) kB/.exec(status);
-  if (match === null) throw new Error(`no VmHWM for pid ${pid}`);
+  const match = new RegExp(`${which}:\\s+(\\d+) kB`).exec(status);
+  if (match === null) throw new Error(`no ${which} for pid ${pid}`);
   return Number(match[1]) * 1024;
+}
+
+/** Starts a new peak: writing 5 to clear_refs sets VmHWM to the current RSS (Linux 4.0+). */
+function resetPeakRss(node: RackNode): void {
+  writeFileSync(`/proc/${node.agent.pid}/clear_refs`, "5");
 }
 
 describe.skipIf(problem !== undefined)(`operations through failovers${problem ? ` (${problem})` : ""}`, () => {
@@ -135,6 +151,57 @@ describe.skipIf(problem !== undefined)(`operations through failovers${problem ? 
   );
 
   it(
+    "a stale PoC (frozen, then speaking after a new PoC exists) is refused by term at the owner",
+    async () => {
+      onTestFailed(() => {
+        process.stderr.write(`${rack.logs(40)}\n`);
+      });
+      const before = await rack.converged(FORM_TIMEOUT_MS);
+      const stale = before.poc;
+      const owner = rack.nodes.find((node) => node !== stale && node.simulator !== undefined) as RackNode;
+      const ownerId = (await owner.status())?.node.id as string;
+      const config = JSON.parse(readFileSync(stale.configFile, "utf8")) as { clusterName: string; secretFile: string };
+      owner.simulatorAdmin("DELETE", "/_sim/counters");
+      await stale.agent.kill("SIGSTOP");
+      stale.frozen = true;
+      try {
+        const after = await rack.converged(
+          FORM_TIMEOUT_MS,
+          rack.nodes.filter((node) => node !== stale),
+        );
+        expect(after.term).toBeGreaterThan(before.term);
+        // The frozen PoC's own key, from its own namespace, with the term it led in.
+        const answer = JSON.parse(
+          run([
+            "ip",
+            "netns",
+            "exec",
+            stale.host.namespace,
+            process.execPath,
+            STALE_POC_MAIN,
+            stale.stateDir,
+            config.secretFile,
+            config.clusterName,
+            `/ip4/${owner.host.address}/tcp/${CLUSTER_PORT}/p2p/${ownerId}`,
+            ownerId,
+            String(before.term),
+            STALE_OPERATION_ID,
+          ]),
+        ) as { kind?: string; newestTerm?: number; error?: string };
+        expect(answer.kind, JSON.stringify(answer)).toBe("stale-term");
+        expect(answer.newestTerm).toBeGreaterThanOrEqual(after.term);
+        const counters = owner.simulatorAdmin("GET", "/_sim/counters") as { byOperationId: Record<string, unknown> };
+        expect(counters.byOperationId[STALE_OPERATION_ID]).toBeUndefined();
+      } finally {
+        await stale.agent.kill("SIGCONT");
+        stale.frozen = false;
+      }
+      await rack.converged(FORM_TIMEOUT_MS);
+    },
+    FORM_TIMEOUT_MS * 3,
+  );
+
+  it(
     "a multipart update of every member streams a 64 MiB image and hands over before the PoC's own BMC updates",
     async () => {
       onTestFailed(() => {
@@ -149,21 +216,37 @@ describe.skipIf(problem !== undefined)(`operations through failovers${problem ? 
       } finally {
         closeSync(fd);
       }
-      const { poc } = await rack.converged(FORM_TIMEOUT_MS);
       const inventoryBefore = await get("/redfish/v1/UpdateService/FirmwareInventory?$expand=.");
       expect(inventoryBefore.status).toBe(200);
-      const rssBefore = peakRssBytes(poc);
-
-      const update = await consoleRequest(rack, {
-        method: "POST",
-        path: "/redfish/v1/UpdateService/update-multipart",
-        token,
-        multipart: { updateParameters: {}, file: image, fileName: "bmc-image-v9.8.7.bin" },
-        timeoutMs: 120_000,
-      });
+      // A console sends an upload again when the connection is cut (a PoC whose lease lapsed in a
+      // stall of a loaded machine drops its connections with the VIP) or when told to retry (503:
+      // a member not reachable yet); memory is measured on the PoC that relayed the last attempt.
+      let poc: RackNode | undefined;
+      let rssBefore = 0;
+      let update: Awaited<ReturnType<typeof consoleRequest>> | undefined;
+      for (let attempt = 1; attempt <= UPLOAD_ATTEMPTS; attempt++) {
+        poc = (await rack.converged(FORM_TIMEOUT_MS)).poc;
+        resetPeakRss(poc);
+        rssBefore = rssBytes(poc, "VmRSS");
+        update = await consoleRequest(rack, {
+          method: "POST",
+          path: "/redfish/v1/UpdateService/update-multipart",
+          token,
+          multipart: { updateParameters: {}, file: image, fileName: "bmc-image-v9.8.7.bin" },
+          timeoutMs: 120_000,
+        });
+        if (update.status !== 0 && update.status !== 503) break;
+        // A cut connection, or a member not reachable yet (503 with Retry-After): wait and send again.
+        const waitSeconds = Math.min(Number(update.headers["retry-after"] ?? 1) || 1, RETRY_AFTER_MAX_SECONDS);
+        process.stdout.write(
+          `multipart relay: attempt ${attempt} answered ${update.status} (${update.text.slice(0, 200)}); again in ${waitSeconds} s\n`,
+        );
+        await sleep(waitSeconds * 1_000);
+      }
+      if (update === undefined || poc === undefined) throw new Error("no upload attempt was made");
       expect(update.status, update.text).toBe(202);
       // Relaying 64 MiB to three members did not hold the image in the PoC's memory.
-      const growth = peakRssBytes(poc) - rssBefore;
+      const growth = rssBytes(poc, "VmHWM") - rssBefore;
       process.stdout.write(`multipart relay: the PoC's peak RSS grew ${(growth / 2 ** 20).toFixed(1)} MiB\n`);
       expect(growth).toBeLessThan(RELAY_MEMORY_GROWTH_MAX_BYTES);
 
