@@ -40,6 +40,7 @@ import { PROTOCOL_FEATURES_SUPPORTED } from "./query-options.ts";
 import { baseMessage, type RedfishMessage } from "./redfish-error.ts";
 import { encodeSegment } from "./request-path.ts";
 import { READ_ONLY_ALLOW, type Served, type ServedResource, servedError, servedResource } from "./served.ts";
+import { MANAGER_DIAGNOSTIC_DATA_TYPE } from "./telemetry/manager-diagnostics-part.ts";
 import { type ResolvedTopology, withTopologyLinks } from "./topology.ts";
 
 type Json = Record<string, unknown>;
@@ -483,6 +484,7 @@ export class FacadeService {
       "#AggregateCollection.AggregateCollection",
       "#Message.v1_3_0.Message",
       "#Redundancy.v1_7_0.Redundancy",
+      MANAGER_DIAGNOSTIC_DATA_TYPE,
       ...Object.values(DEFAULT_COLLECTION_TYPES).map(([type]) => type),
       ...Object.values(SERVICE_SHELLS).map((s) => s.type),
     ];

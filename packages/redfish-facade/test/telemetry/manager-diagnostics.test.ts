@@ -54,6 +54,8 @@ describe("ManagerDiagnosticData per member", () => {
         },
       },
     });
+    const metadata = await facade.get(`${V1}/$metadata`);
+    expect(metadata.body).toContain('<edmx:Include Namespace="ManagerDiagnosticData.v1_2_3"/>');
     // The next report is served at once: nothing of the body is kept.
     facade.cluster.setMember("bmc1", {
       diagnostics: { health: "OK", bmcReachable: false, reportedAtMs: REPORTED_AT_MS + 1_000 },
