@@ -44,6 +44,7 @@ import {
   bootstrapAdministrator,
   createReplicatedAuthStore,
   createReplicatedOperationStore,
+  createReplicatedSubscriptionStore,
   facadeStateExtensions,
   readAdminCredentialFile,
 } from "../facade-state/index.ts";
@@ -410,6 +411,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       auth,
       // The operation journal and tasks live in the replicated state too: a new PoC resumes them.
       operations: createReplicatedOperationStore({ driver }),
+      // Push subscriptions and each destination's delivery cursor: a new PoC resumes every delivery.
+      subscriptions: createReplicatedSubscriptionStore({ driver }),
       ...(config.powerSequence === undefined ? {} : { powerSequence: config.powerSequence }),
       ...(config.topology === undefined ? {} : { topology: config.topology }),
       // Every member's events, pulled by the PoC; a new PoC resumes each console's cursor.

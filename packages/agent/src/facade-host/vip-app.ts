@@ -10,6 +10,7 @@ import {
   type MetricsRegistry,
   type OperationStore,
   type PowerSequenceConfig,
+  type SubscriptionPolicy,
   type SubscriptionStore,
 } from "@conclave/redfish-facade";
 import type { FastifyInstance } from "fastify";
@@ -32,6 +33,8 @@ export interface VipAppInit {
   readonly metrics?: MetricsRegistry;
   /** Push subscriptions (EventDestination); a memory store when omitted. */
   readonly subscriptions?: SubscriptionStore;
+  /** Which push Destinations are accepted; all (private networks included) when omitted. */
+  readonly subscriptionPolicy?: SubscriptionPolicy;
   readonly status: () => StatusDocument;
 }
 
@@ -46,6 +49,7 @@ export function buildVipApp(init: VipAppInit): FastifyInstance {
     ...(init.events === undefined ? {} : { events: init.events }),
     ...(init.metrics === undefined ? {} : { metrics: init.metrics }),
     ...(init.subscriptions === undefined ? {} : { subscriptions: init.subscriptions }),
+    ...(init.subscriptionPolicy === undefined ? {} : { subscriptionPolicy: init.subscriptionPolicy }),
   });
   app.get(STATUS_PATH, async (_request, reply) => reply.header("Cache-Control", "no-cache").send(init.status()));
   return app;
