@@ -3,6 +3,7 @@
 // ClusterAlert right after it, `handover` does the same and calls onHandoverEvent — end to end
 // from the BMC simulator's SSE stream to a pull, as the PoC reads it.
 import { type RunningSimulator, startSimulator } from "@conclave/bmc-simulator";
+import { CLUSTER_ALERT_MESSAGE_MAX_CHARACTERS, clusterAlertRecord } from "@conclave/redfish-facade";
 import { afterEach, describe, expect, it } from "vitest";
 import { createBmcClient } from "../../src/bmc/bmc-client.ts";
 import { bmcCredentials } from "../../src/bmc/credentials.ts";
@@ -69,6 +70,31 @@ describe("matching", () => {
     expect(applyEventPolicy(RULES, { MessageId: "Base.1.0.Success" })).toBeUndefined();
     expect(applyEventPolicy(RULES, { Message: "no id" })).toBeUndefined();
     expect(applyEventPolicy([], errors)).toBeUndefined();
+  });
+});
+
+describe("the alert record", () => {
+  it("is a Conclave registry event: the event's id and message, its origin when it has one, Warning by default", () => {
+    const long = "x".repeat(CLUSTER_ALERT_MESSAGE_MAX_CHARACTERS + 10);
+    const alert = clusterAlertRecord({ MessageId: "Vendor.1.0.Fan", Message: long }, undefined, () => new Date(0));
+    expect(alert).toEqual({
+      EventType: "Other",
+      MemberId: "0",
+      EventTimestamp: "1970-01-01T00:00:00.000Z",
+      MessageId: "Conclave.1.0.ClusterAlert",
+      Message: `Event Vendor.1.0.Fan of a member's BMC raised a cluster alert: ${long.slice(0, CLUSTER_ALERT_MESSAGE_MAX_CHARACTERS)}`,
+      MessageArgs: ["Vendor.1.0.Fan", long.slice(0, CLUSTER_ALERT_MESSAGE_MAX_CHARACTERS)],
+      MessageSeverity: "Warning",
+      Resolution: expect.stringContaining("event policy"),
+    });
+    const critical = clusterAlertRecord(
+      { MessageId: "Vendor.1.0.Fan", OriginOfCondition: { "@odata.id": "/redfish/v1/Chassis/chassis" } },
+      "Critical",
+    );
+    expect(critical).toMatchObject({
+      MessageSeverity: "Critical",
+      OriginOfCondition: { "@odata.id": "/redfish/v1/Chassis/chassis" },
+    });
   });
 });
 
