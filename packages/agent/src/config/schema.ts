@@ -417,10 +417,16 @@ export const ConfigSchema = Type.Object(
               description: `What each node does with its own BMC's events, as ibmcrassd's policy table: at most ${EVENT_POLICY_RULES_MAX} rules, the first whose \`messageId\` matches the event's \`MessageId\` wins (an exact id, a prefix ending in \`*\`, or \`*\` for all). \`severity\` (${EVENT_POLICY_SEVERITIES.join(", ")}) replaces the event's \`MessageSeverity\`. \`action\`: \`log\` writes the event to the agent's log; \`alert\` adds a \`Conclave.1.0.ClusterAlert\` event right after it in the EventService stream; \`handover\` does the same and, on the PoC, hands leadership to the healthiest other voter (reason \`health\`). Events no rule matches pass unchanged.`,
             },
           ),
+          allowPrivateDestinations: Type.Boolean({
+            default: true,
+            description:
+              "Whether push subscriptions (EventDestination) may deliver to loopback, link-local and private (RFC 1918, ULA) addresses, or to names resolving to one. A BMC management network is private, so the default is true; false refuses such a Destination with a Redfish 400 and never delivers to one.",
+          }),
         },
         {
           ...closed,
-          description: "The per-site event policy. Shared by every node. Unset: every event passes unchanged.",
+          description:
+            "The per-site event policy and which push destinations are accepted. Shared by every node. Unset: every event passes unchanged, every destination is accepted.",
         },
       ),
     ),

@@ -30,7 +30,7 @@ import type { ConclaveConfig } from "../config/schema.ts";
 import { resolveTiming } from "../config/timing.ts";
 import { CONTROL_SOCKET_FILE_NAME, type StatusDocument } from "../control/control-protocol.ts";
 import { JoinError } from "../errors.ts";
-import { attachMemberEvents } from "../events/attach-member-events.ts";
+import { attachMemberEvents, type HandoverEvent } from "../events/attach-member-events.ts";
 import { rpcFacadeEventSource } from "../events/facade-event-source.ts";
 import { AgentFacadeCluster } from "../facade-host/agent-facade-cluster.ts";
 import { type FacadeTlsPair, readFacadeTls } from "../facade-host/facade-tls.ts";
@@ -310,6 +310,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       RPC_METHODS.imageStage,
       imageStageHandler({ isMember: (peerId) => admission.isMember(peerId), staging }),
     );
+    // Set once the PoC's duties exist (below): a BMC event whose events.policy rule says "handover".
+    const eventPolicyHandover: { current: ((event: HandoverEvent) => void) | undefined } = { current: undefined };
     // A member reads its own BMC's events and keeps them, numbered, until the PoC pulls them.
     const memberEvents = attachMemberEvents({
       rpc: host.rpc,
@@ -326,6 +328,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         : undefined,
       isMember: (peerId) => admission.isMember(peerId),
       logger: logger.child({ component: "events" }),
+      policy: config.events?.policy ?? [],
+      onHandoverEvent: (event) => eventPolicyHandover.current?.(event),
     });
     cleanups.push(() => memberEvents.close());
     host.rpc.register(RPC_METHODS.handover, (body, context: RpcContext) => {
@@ -413,6 +417,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       operations: createReplicatedOperationStore({ driver }),
       // Push subscriptions and each destination's delivery cursor: a new PoC resumes every delivery.
       subscriptions: createReplicatedSubscriptionStore({ driver }),
+      subscriptionPolicy: { allowPrivateDestinations: config.events?.allowPrivateDestinations ?? true },
       ...(config.powerSequence === undefined ? {} : { powerSequence: config.powerSequence }),
       ...(config.topology === undefined ? {} : { topology: config.topology }),
       // Every member's events, pulled by the PoC; a new PoC resumes each console's cursor.
@@ -670,6 +675,20 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         .finally(() => {
           proposing = false;
         });
+    };
+    eventPolicyHandover.current = (event) => {
+      const status = driver.status();
+      if (status.role !== "leader" || !status.lease.held) return; // only the PoC hands over
+      const now = Date.now();
+      if (now - lastHandOverAtMs < HANDOVER_RETRY_MS) return;
+      lastHandOverAtMs = now;
+      log.warn(
+        { messageId: event.messageId, severity: event.severity, rule: event.ruleIndex },
+        "a BMC event hands leadership over (events.policy)",
+      );
+      operations
+        .handOver("health")
+        .catch((error: unknown) => log.warn({ err: error }, "the hand-over a BMC event asked for did not happen"));
     };
 
     // Members report to the PoC; the PoC proposes what they report, one at a time.
