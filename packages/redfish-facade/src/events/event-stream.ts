@@ -18,6 +18,7 @@ import {
   decodeStreamCursor,
   encodeStreamCursor,
   type StreamCursor,
+  StreamCursorEncoder,
   stepCursor,
 } from "./stream-cursor.ts";
 
@@ -54,6 +55,8 @@ export class EventStream {
   private slowClientsCut = 0;
   private droppedReported = 0;
   private readonly keepAlive: NodeJS.Timeout;
+  /** The data of an event sent alone (no dropped/restarted record before it): the same for every client, so serialized once. */
+  private readonly plainData = new WeakMap<MergedEvent, string>();
 
   constructor(fanIn: EventFanIn) {
     this.fanIn = fanIn;
@@ -146,6 +149,27 @@ export class EventStream {
   cut(): void {
     this.slowClientsCut += 1;
   }
+
+  /** The SSE data of `event` with no record before it. */
+  plainDataOf(event: MergedEvent): string {
+    let data = this.plainData.get(event);
+    if (data === undefined) {
+      data = eventData(event.position, [event.record]);
+      this.plainData.set(event, data);
+    }
+    return data;
+  }
+}
+
+/** An Event resource holding `records` (MemberId numbered), as one SSE data line. */
+function eventData(position: number, records: readonly Readonly<Record<string, unknown>>[]): string {
+  const body = {
+    "@odata.type": EVENT_TYPE,
+    Id: String(position),
+    Name: "Conclave Event",
+    Events: records.map((record, index) => ({ ...record, MemberId: String(index) })),
+  };
+  return JSON.stringify(body);
 }
 
 class StreamClient {
@@ -154,6 +178,7 @@ class StreamClient {
   private readonly raw: ServerResponse;
   private readonly filter: EventFilter;
   private readonly cursor: StreamCursor;
+  private readonly cursorText: StreamCursorEncoder;
   private position: number;
   private waitingForDrain = false;
 
@@ -170,6 +195,7 @@ class StreamClient {
     this.raw = raw;
     this.filter = filter;
     this.cursor = cursor;
+    this.cursorText = new StreamCursorEncoder(cursor);
     this.position = position;
   }
 
@@ -222,6 +248,7 @@ class StreamClient {
   private message(event: MergedEvent): string | undefined {
     const step = stepCursor(this.cursor, event.key, event.cursor, this.fanIn.isOlderEpoch);
     if (step.kind === "seen") return undefined;
+    this.cursorText.moved(event.key);
     const records: Record<string, unknown>[] = [];
     const timestamp =
       typeof event.record.EventTimestamp === "string" ? event.record.EventTimestamp : new Date().toISOString();
@@ -237,12 +264,7 @@ class StreamClient {
     if (this.filter(event.record)) records.push(event.record);
     if (records.length === 0) return undefined;
     this.stream.wrote(1, markers > 0 ? step.dropped : 0);
-    const body = {
-      "@odata.type": EVENT_TYPE,
-      Id: String(event.position),
-      Name: "Conclave Event",
-      Events: records.map((record, index) => ({ ...record, MemberId: String(index) })),
-    };
-    return `id: ${encodeStreamCursor(this.cursor)}\ndata: ${JSON.stringify(body)}\n\n`;
+    const data = markers === 0 ? this.stream.plainDataOf(event) : eventData(event.position, records);
+    return `id: ${this.cursorText.encode()}\ndata: ${data}\n\n`;
   }
 }

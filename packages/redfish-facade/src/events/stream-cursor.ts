@@ -21,6 +21,44 @@ export function encodeStreamCursor(cursor: StreamCursor): string {
   return Buffer.from(JSON.stringify(plain)).toString("base64url");
 }
 
+/** A key JSON.stringify would put before the others: an array index ("0", "42"). */
+const ARRAY_INDEX_KEY = /^(0|[1-9][0-9]*)$/;
+
+function cursorPart(key: string, at: EventCursor): string {
+  return `${JSON.stringify(key)}:${JSON.stringify([at.epoch, at.seq])}`;
+}
+
+/**
+ * encodeStreamCursor for one client's cursor, which moves one stream at a time: each stream's JSON
+ * is kept, so the id after an event costs one stream's text, not the whole cursor's (an SSE
+ * client writes one id per event). `encode()` is the same text as encodeStreamCursor(cursor) as
+ * long as `moved(key)` follows every change of the cursor at `key`.
+ */
+export class StreamCursorEncoder {
+  private readonly cursor: StreamCursor;
+  private readonly parts = new Map<string, string>();
+  /** JSON.stringify orders such keys first: then the whole cursor is encoded (never for member names in practice). */
+  private hasArrayIndexKey = false;
+
+  constructor(cursor: StreamCursor) {
+    this.cursor = cursor;
+    for (const key of cursor.keys()) this.moved(key);
+  }
+
+  /** After the cursor changed at `key` (or was given `key`). */
+  moved(key: string): void {
+    const at = this.cursor.get(key);
+    if (at === undefined) return;
+    this.parts.set(key, cursorPart(key, at));
+    if (ARRAY_INDEX_KEY.test(key)) this.hasArrayIndexKey = true;
+  }
+
+  encode(): string {
+    if (this.hasArrayIndexKey) return encodeStreamCursor(this.cursor);
+    return Buffer.from(`{${[...this.parts.values()].join(",")}}`).toString("base64url");
+  }
+}
+
 /** A Last-Event-ID as a cursor, or undefined when it is not one this service wrote. */
 export function decodeStreamCursor(text: string): StreamCursor | undefined {
   if (text.length === 0 || text.length > STREAM_CURSOR_MAX_CHARACTERS || !/^[A-Za-z0-9_-]+$/.test(text)) {
