@@ -240,7 +240,9 @@ export const FAULTS: readonly Fault[] = [
     name: "disk-full",
     poc: "moves",
     minSize: 3,
-    async inject({ poc }) {
+    async inject({ rack, poc }) {
+      // The agent may stop on the storage error: systemd's ExecStopPost then removes the VIP.
+      void poc.agent.exit?.then(() => supervisorReleasesVip(rack, poc));
       const filler = join(poc.stateDir, "filler");
       const fd = openSync(filler, "w");
       const block = Buffer.alloc(1024 * 1024);

@@ -154,7 +154,9 @@ export class RackNode {
 
   /** GET on the simulated BMC's admin endpoint from inside the namespace (no auth, never faulted). */
   simulatorAdmin(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): unknown {
-    const script = `fetch(${JSON.stringify(`http://127.0.0.1:${BMC_PORT}${path}`)},{method:${JSON.stringify(method)},headers:{"content-type":"application/json"},body:${body === undefined ? "undefined" : JSON.stringify(JSON.stringify(body))},signal:AbortSignal.timeout(3000)}).then(r=>r.text()).then(t=>process.stdout.write(t||"null"))`;
+    // No content-type without a body: the simulator (fastify) refuses an empty JSON body with 400.
+    const headers = body === undefined ? "{}" : '{"content-type":"application/json"}';
+    const script = `fetch(${JSON.stringify(`http://127.0.0.1:${BMC_PORT}${path}`)},{method:${JSON.stringify(method)},headers:${headers},body:${body === undefined ? "undefined" : JSON.stringify(JSON.stringify(body))},signal:AbortSignal.timeout(3000)}).then(async r=>{const t=await r.text();if(!r.ok){process.stderr.write(r.status+" "+t);process.exit(1)}process.stdout.write(t||"null")})`;
     const out = run(["ip", "netns", "exec", this.host.namespace, process.execPath, "-e", script]);
     return JSON.parse(out);
   }

@@ -92,7 +92,18 @@ try {
   fail(error instanceof Error ? error.message : String(error), startUpError ? 2 : 1);
 }
 
-daemon.done.catch((error: unknown) => {
+/**
+ * Bound on the shutdown after the Raft driver failed. The VIP goes first: exiting with a release
+ * still in flight would leave this node answering ARP for the VIP while the next PoC claims it.
+ */
+const FAILURE_SHUTDOWN_TIMEOUT_MS = 5_000;
+
+const running = daemon;
+running.done.catch(async (error: unknown) => {
   logger.fatal({ err: error }, "the Raft driver stopped on an error: exiting (the supervisor restarts the agent)");
+  setTimeout(() => process.exit(1), FAILURE_SHUTDOWN_TIMEOUT_MS).unref();
+  await running.stop("the Raft driver failed").catch((stopError: unknown) => {
+    logger.error({ err: stopError }, "shutdown after the Raft driver failed did not complete");
+  });
   process.exit(1);
 });
