@@ -13,7 +13,7 @@
 // and the facade, buildApp as the daemon builds it, with member discovery over HTTP to the
 // simulators); a worker thread of this process (events-clients.ts) runs the SSE clients.
 //
-// Two phases, each EVENTS_BENCH_SECONDS (default 10), clients connected before either:
+// Three phases, each EVENTS_BENCH_SECONDS (default 10), clients connected before the first:
 // - max:  every emitter publishes as fast as it can, pausing only while its member holds
 //         MAX_WINDOW events not yet pulled by the PoC (the agent's buffer holds EVENT_BUFFER_MAX:
 //         without the window a saturated PoC would make the buffers overflow, which is loss by
@@ -21,11 +21,16 @@
 //         per second from the first emission to that client's last event (the slowest client).
 // - rate: the emitters together publish TARGET_RATE_PER_S, paced. Gives delivery_p99_ms: the p99
 //         of (receipt − emit) over every client's events, at the target rate. A pipeline that
-//         cannot keep up overflows the members' buffers here and shows as `lost`.
+//         cannot keep up queues events (latency grows) and past the members' buffers loses them.
+// - light: the same at LIGHT_RATE_PER_S (several times ibmcrassd's ~117 alerts/s): the latency of
+//         the path when nothing queues, delivery_p99_ms_at_light.
 // After each phase, the clients get DRAIN_TIMEOUT_MS to receive what was emitted. `lost` counts,
-// over both phases and every client, each emitted event that client never received; `duplicated`
-// each event a client received more than once. Prints one `events:` line and writes
-// bench/results/events.json.
+// over all phases and every client, each emitted event that client never received; `duplicated`
+// each event a client received more than once. `dropped_at_members` is the members' buffers' own
+// count: records that left a ring before a pull acknowledged them, which includes records already
+// sent in an answer the next pull had not yet acknowledged (so it can exceed what was lost).
+// CPU per event: this thread (the PoC), the clients' thread, and the members' whole process.
+// Prints one `events:` line and writes bench/results/events.json.
 import { type ChildProcess, spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
@@ -62,6 +67,7 @@ const MEMBER_COUNT = 16;
 const CLIENT_COUNT = 10;
 const DEFAULT_SECONDS = 10;
 const TARGET_RATE_PER_S = 10_000;
+const LIGHT_RATE_PER_S = 1_000;
 /** Events a member may hold not yet pulled while its emitter runs at full speed (a quarter of its buffer). */
 const MAX_WINDOW = 512;
 /** Bound on the child's start (16 simulators and libp2p hosts), on the PoC reaching every member. */
@@ -447,11 +453,14 @@ async function main(): Promise<void> {
     const max = await runPhase({ kind: "max", name: "max", seconds: seconds(), window: MAX_WINDOW });
     await sleep(SETTLE_MS);
     const rate = await runPhase({ kind: "rate", name: "rate", seconds: seconds(), ratePerS: TARGET_RATE_PER_S });
+    await sleep(SETTLE_MS);
+    const light = await runPhase({ kind: "rate", name: "light", seconds: seconds(), ratePerS: LIGHT_RATE_PER_S });
     const final = await clients.ask({ type: "report" }, 30_000);
     if (final.type !== "report") throw new Error("the SSE clients answered out of turn");
     const errors = final.clients.map((c) => c.error).filter((e): e is string => e !== undefined);
     const maxResult = phaseResult(max, final.clients);
     const rateResult = phaseResult(rate, final.clients);
+    const lightResult = phaseResult(light, final.clients);
     const otherRecords = final.clients.reduce((sum, c) => sum + c.otherRecords, 0);
 
     const summary = {
@@ -467,9 +476,12 @@ async function main(): Promise<void> {
       delivery_max_ms: rateResult.max_ms,
       events_per_s_at_rate: rateResult.events_per_s,
       offered_per_s: TARGET_RATE_PER_S,
-      lost: maxResult.lost + rateResult.lost,
-      duplicated: maxResult.duplicated + rateResult.duplicated,
-      dropped_at_members: maxResult.dropped_at_members + rateResult.dropped_at_members,
+      delivery_p50_ms_at_light: lightResult.p50_ms,
+      delivery_p99_ms_at_light: lightResult.p99_ms,
+      light_offered_per_s: LIGHT_RATE_PER_S,
+      lost: maxResult.lost + rateResult.lost + lightResult.lost,
+      duplicated: maxResult.duplicated + rateResult.duplicated + lightResult.duplicated,
+      dropped_at_members: maxResult.dropped_at_members + rateResult.dropped_at_members + lightResult.dropped_at_members,
       cpu_us_per_event_poc_thread: maxResult.cpu_us_per_event_poc_thread,
       cpu_us_per_event_clients_thread: maxResult.cpu_us_per_event_clients_thread,
       cpu_us_per_event_members_process: maxResult.cpu_us_per_event_members_process,
@@ -482,7 +494,7 @@ async function main(): Promise<void> {
       seconds_per_phase: seconds(),
       max_window: MAX_WINDOW,
       targets: TARGETS,
-      phases: { max: maxResult, rate: rateResult },
+      phases: { max: maxResult, rate: rateResult, light: lightResult },
       client_errors: errors,
     });
     const verdict = (ok: boolean): string => (ok ? "ok" : "MISSED");
@@ -493,6 +505,9 @@ async function main(): Promise<void> {
         `[>= ${TARGETS.events_per_s}: ${verdict(summary.events_per_s >= TARGETS.events_per_s)}]; ` +
         `at ${TARGET_RATE_PER_S}/s offered ${rateResult.events_per_s} events/s, p50 ${rateResult.p50_ms} ms, ` +
         `p99 ${summary.delivery_p99_ms} ms [<= ${TARGETS.delivery_p99_ms}: ${verdict(summary.delivery_p99_ms <= TARGETS.delivery_p99_ms)}]; ` +
+        `at ${LIGHT_RATE_PER_S}/s p50 ${lightResult.p50_ms} ms, p99 ${lightResult.p99_ms} ms; ` +
+        `CPU per event: PoC ${summary.cpu_us_per_event_poc_thread} us, clients ${summary.cpu_us_per_event_clients_thread} us, ` +
+        `members ${summary.cpu_us_per_event_members_process} us; ` +
         `lost ${summary.lost} [${TARGETS.lost}: ${verdict(summary.lost === TARGETS.lost)}], duplicated ${summary.duplicated}, ` +
         `dropped at members ${summary.dropped_at_members}, client errors ${summary.client_errors}; ` +
         `load ${summary.load_average_1m} -> ${file}`,
