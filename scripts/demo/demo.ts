@@ -71,15 +71,16 @@ function parseOptions(): { timing: TimingProfile; exitAfterMs: number | undefine
 }
 
 /** The first system's path on the VIP, as the facade names it (`<nodeName>_<id>`). */
-async function firstSystemPath(group: LoopbackGroup, baseUrl: string, authorization: string): Promise<string> {
+/** Every member's system, as the facade lists them, once every member is in the list. */
+async function allSystemPaths(group: LoopbackGroup, baseUrl: string, authorization: string): Promise<string[]> {
   return eventually(
     "the facade to list the members' systems",
     async () => {
       const answer = await httpGetWithAuth(`${baseUrl}/redfish/v1/Systems`, authorization);
       if (answer.status !== 200) return undefined;
       const members = (JSON.parse(answer.body) as { Members?: { "@odata.id"?: string }[] }).Members ?? [];
-      const wanted = members.length >= group.agents.length ? members[0]?.["@odata.id"] : undefined;
-      return typeof wanted === "string" ? wanted : undefined;
+      const paths = members.map((member) => member["@odata.id"]).filter((id): id is string => typeof id === "string");
+      return paths.length >= group.agents.length ? paths : undefined;
     },
     SYSTEMS_TIMEOUT_MS,
   );
@@ -171,7 +172,8 @@ try {
   const poc = group.agents.find((agent) => agent.name === pocName);
   const authorization = `Basic ${Buffer.from(`${group.adminUserName}:${group.adminPassword}`).toString("base64")}`;
   const tls = root.url.startsWith("https:");
-  const systemPath = tls ? await firstSystemPath(group, root.url, authorization).catch(() => undefined) : undefined;
+  const systemPaths = tls ? await allSystemPaths(group, root.url, authorization).catch(() => []) : [];
+  const systemPath = systemPaths[0];
 
   const cli = `node ${relative(process.cwd(), SOURCE_CLI) || SOURCE_CLI}`;
   const config = (index: number) => `--config ${shellQuote((group as LoopbackGroup).agents[index]?.configFile ?? "")}`;
@@ -223,6 +225,15 @@ try {
     "  # power-cycle a system through the VIP (the PoC forwards it to that system's BMC)",
     `  ${curl} -X POST -H 'content-type: application/json' -d '{"ResetType":"PowerCycle"}' \\`,
     `    ${root.url}${systemPath ?? "/redfish/v1/Systems/bmc1_system"}/Actions/ComputerSystem.Reset`,
+    "",
+    "  # power-cycle every system, one BMC at a time, as a task that survives a failover (202 + task monitor)",
+    `  ${curl} -i -X POST -H 'content-type: application/json' \\`,
+    `    -d '{"TargetURIs":[${(systemPaths.length > 0 ? systemPaths : ["/redfish/v1/Systems/bmc1_system"]).map((uri) => `"${uri}"`).join(",")}],"ResetType":"PowerCycle","BatchSize":1,"DelayBetweenBatchesInSeconds":2}' \\`,
+    `    ${root.url}/redfish/v1/AggregationService/Actions/AggregationService.Reset`,
+    `  ${curl} '${root.url}/redfish/v1/TaskService/Tasks?$expand=.'`,
+    "",
+    "  # every BMC's events in one stream (Ctrl-C to stop)",
+    `  ${curl} -N ${root.url}/redfish/v1/EventService/SSE`,
     "",
     "  # the cluster as the agents see it",
     `  ${cli} status ${config(0)}`,
