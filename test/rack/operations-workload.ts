@@ -8,6 +8,8 @@ import { eventually, type Rack, type RackNode } from "./rack.ts";
 
 /** Bound on the task reaching its final state after the rack converged again. */
 export const WORKLOAD_TASK_TIMEOUT_MS = 90_000;
+/** Bound on the console seeing every BMC's system before the fault. */
+const SYSTEMS_TIMEOUT_MS = 30_000;
 /** Seconds between the batches of the workload's reset. */
 const BATCH_DELAY_SECONDS = 1;
 
@@ -40,13 +42,26 @@ export class OperationsWorkload {
       node.simulatorAdmin("DELETE", "/_sim/counters");
       simulatorPids.set(node, node.simulator.pid);
     }
-    const systems = await consoleRequest(this.#rack, {
-      method: "GET",
-      path: "/redfish/v1/Systems",
-      token: this.#token,
-    });
-    if (systems.status !== 200) return `the console could not list the systems before the fault: ${systems.status}`;
-    const targets = ((systems.json?.Members ?? []) as { "@odata.id": string }[]).map((member) => member["@odata.id"]);
+    // Every BMC's system: a member still being rediscovered (just restarted) is missing for a moment.
+    const expected = simulatorPids.size;
+    let targets: string[];
+    try {
+      targets = await eventually(
+        `all ${expected} systems in the console's Systems collection`,
+        async () => {
+          const systems = await consoleRequest(this.#rack, {
+            method: "GET",
+            path: "/redfish/v1/Systems",
+            token: this.#token,
+          });
+          const members = ((systems.json?.Members ?? []) as { "@odata.id": string }[]).map((m) => m["@odata.id"]);
+          return systems.status === 200 && members.length === expected ? members : undefined;
+        },
+        SYSTEMS_TIMEOUT_MS,
+      );
+    } catch (error) {
+      return `the console could not list every system before the fault: ${(error as Error).message}`;
+    }
     const started = await consoleRequest(this.#rack, {
       method: "POST",
       path: "/redfish/v1/AggregationService/Actions/AggregationService.Reset",

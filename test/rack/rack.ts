@@ -39,8 +39,9 @@ const AUTOPILOT_MAX_VOTERS = 5;
 /** The rack's first administrator (the console logs in with it). */
 export const ADMIN_USER = "admin";
 export const ADMIN_PASSWORD = "rack-console-admin";
-const BMC_USER = "conclave";
-const BMC_PASSWORD = "rack-bmc-password";
+/** The simulated BMCs' own account (each agent's credentials file; tests that talk to a BMC use it too). */
+export const BMC_USER = "conclave";
+export const BMC_PASSWORD = "rack-bmc-password";
 
 export interface RackOptions {
   /** BMC namespaces running simulator + agent. */
