@@ -2,7 +2,6 @@
 // change proposed and resolved once applied here. On the PoC (the leader, where the facade
 // runs) that means committed by a quorum; a token created on this PoC is therefore valid on
 // the next one.
-import { NotLeaderError, ProposalDroppedError, TransferInProgressError } from "@conclave/consensus";
 import {
   AUTH_RULE_CODES,
   type AuthChangeResult,
@@ -14,14 +13,9 @@ import {
   storeOverState,
 } from "@conclave/redfish-facade";
 import { ClusterCommandRejectedError } from "../cluster-state/errors.ts";
-import {
-  DriverBusyError,
-  DriverStoppedError,
-  LeadershipLostError,
-  ProposalTimeoutError,
-} from "../raft-driver/errors.ts";
 import type { RaftDriver } from "../raft-driver/raft-driver.ts";
 import { authCommandInput, authSection } from "./auth-section.ts";
+import { cannotCommitNow } from "./cannot-commit-now.ts";
 
 type AuthDriver = Pick<RaftDriver, "propose" | "state">;
 
@@ -61,15 +55,7 @@ function translate(error: unknown): unknown {
       : "invalid-change";
     return new AuthRuleViolation(code, error.message);
   }
-  if (
-    error instanceof NotLeaderError ||
-    error instanceof ProposalTimeoutError ||
-    error instanceof LeadershipLostError ||
-    error instanceof ProposalDroppedError ||
-    error instanceof TransferInProgressError ||
-    error instanceof DriverBusyError ||
-    error instanceof DriverStoppedError
-  ) {
+  if (cannotCommitNow(error)) {
     return new AuthStoreUnavailableError(`the cluster cannot commit now: ${error.message}`, { cause: error });
   }
   return error;

@@ -1,7 +1,6 @@
 // The facade's OperationStore over the Raft driver: reads from the state this node applied, every
 // change proposed and resolved once applied here. On the PoC (the leader, where the facade runs)
 // that means committed by a quorum: an operation accepted on this PoC is found by the next one.
-import { NotLeaderError, ProposalDroppedError, TransferInProgressError } from "@conclave/consensus";
 import {
   OPERATION_RULE_CODES,
   type OperationChange,
@@ -13,13 +12,8 @@ import {
   operationStoreOverState,
 } from "@conclave/redfish-facade";
 import { ClusterCommandInvalidError, ClusterCommandRejectedError } from "../cluster-state/errors.ts";
-import {
-  DriverBusyError,
-  DriverStoppedError,
-  LeadershipLostError,
-  ProposalTimeoutError,
-} from "../raft-driver/errors.ts";
 import type { RaftDriver } from "../raft-driver/raft-driver.ts";
+import { cannotCommitNow } from "./cannot-commit-now.ts";
 import { operationCommandInput, operationsSection } from "./operations-section.ts";
 
 type OperationDriver = Pick<RaftDriver, "propose" | "state">;
@@ -63,15 +57,7 @@ function translate(error: unknown): unknown {
   // A change that does not encode (its body breaks the schema, or it is over COMMAND_MAX_BYTES)
   // is refused here as the state would refuse it, with the reason.
   if (error instanceof ClusterCommandInvalidError) return new OperationRuleViolation("invalid-change", error.message);
-  if (
-    error instanceof NotLeaderError ||
-    error instanceof ProposalTimeoutError ||
-    error instanceof LeadershipLostError ||
-    error instanceof ProposalDroppedError ||
-    error instanceof TransferInProgressError ||
-    error instanceof DriverBusyError ||
-    error instanceof DriverStoppedError
-  ) {
+  if (cannotCommitNow(error)) {
     return new OperationStoreUnavailableError(`the cluster cannot commit now: ${error.message}`, { cause: error });
   }
   return error;

@@ -2,7 +2,6 @@
 // every change proposed and resolved once applied here. On the PoC (the leader, where the facade
 // and its push delivery run) that means committed by a quorum: a subscription created on this
 // PoC, and what each destination has accepted (its delivery cursor), are found by the next one.
-import { NotLeaderError, ProposalDroppedError, TransferInProgressError } from "@conclave/consensus";
 import {
   SUBSCRIPTION_RULE_CODES,
   type SubscriptionChange,
@@ -14,13 +13,8 @@ import {
   subscriptionStoreOverState,
 } from "@conclave/redfish-facade";
 import { ClusterCommandInvalidError, ClusterCommandRejectedError } from "../cluster-state/errors.ts";
-import {
-  DriverBusyError,
-  DriverStoppedError,
-  LeadershipLostError,
-  ProposalTimeoutError,
-} from "../raft-driver/errors.ts";
 import type { RaftDriver } from "../raft-driver/raft-driver.ts";
+import { cannotCommitNow } from "./cannot-commit-now.ts";
 import { subscriptionCommandInput, subscriptionsSection } from "./subscriptions-section.ts";
 
 type SubscriptionDriver = Pick<RaftDriver, "propose" | "state">;
@@ -63,15 +57,7 @@ function translate(error: unknown): unknown {
   // A change that does not encode (its body breaks the schema, or it is over COMMAND_MAX_BYTES)
   // is refused here as the state would refuse it, with the reason.
   if (error instanceof ClusterCommandInvalidError) return new SubscriptionRuleViolation("invalid", error.message);
-  if (
-    error instanceof NotLeaderError ||
-    error instanceof ProposalTimeoutError ||
-    error instanceof LeadershipLostError ||
-    error instanceof ProposalDroppedError ||
-    error instanceof TransferInProgressError ||
-    error instanceof DriverBusyError ||
-    error instanceof DriverStoppedError
-  ) {
+  if (cannotCommitNow(error)) {
     return new SubscriptionStoreUnavailableError(`the cluster cannot commit now: ${error.message}`, { cause: error });
   }
   return error;
