@@ -32,8 +32,13 @@ const CONSOLE_HOST = 200;
 const CONTROL_TIMEOUT_MS = 3_000;
 /** Bound on one CLI run. */
 const CLI_TIMEOUT_MS = 20_000;
-/** The most BMC namespaces one rack builds (one-letter keys). */
-export const RACK_SIZE_MAX = 26;
+/**
+ * One character per BMC in its namespace and interface names (interface names stop at 15
+ * characters); `z` is the console's.
+ */
+const NODE_KEYS = "abcdefghijklmnopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/** The most BMC namespaces one rack builds: one per key (61, the 32-BMC run included). */
+export const RACK_SIZE_MAX = NODE_KEYS.length;
 /** The agent's default `maxVoters`. */
 const AUTOPILOT_MAX_VOTERS = 5;
 /** The rack's first administrator (the console logs in with it). */
@@ -237,7 +242,7 @@ export class Rack {
     writeFileSync(credentialsFile, `username: ${BMC_USER}\npassword: "${BMC_PASSWORD}"\n`, { mode: 0o600 });
     const witnesses = options.witnesses ?? 0;
     for (let index = 0; index < options.size; index++) {
-      const key = String.fromCharCode(97 + index);
+      const key = NODE_KEYS[index] as string;
       const host = this.network.addHost(key, index + 1);
       const dir = join(this.dir, `node-${index + 1}`);
       const stateDir = join(dir, "state");
