@@ -1,5 +1,4 @@
 // Proves the replicated OperationStore over three Raft drivers: an operation accepted on one leader is found, unfinished, by the next (which can finish it), a rule's refusal reaches the caller as OperationRuleViolation with its code and is recorded identically on every node, and a store without a driver or without a leader is unavailable (not refused).
-import { bootstrapStorage, MemoryStorage, type NodeId } from "@conclave/consensus";
 import {
   type OperationChange,
   OperationRuleViolation,
@@ -7,62 +6,30 @@ import {
   OperationStoreUnavailableError,
 } from "@conclave/redfish-facade";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClusterState } from "../../src/cluster-state/cluster-state.ts";
-import { facadeStateExtensions } from "../../src/facade-state/index.ts";
 import { createReplicatedOperationStore } from "../../src/facade-state/replicated-operation-store.ts";
-import { MemoryRaftNetwork } from "../../src/raft-driver/memory-transport.ts";
-import { RaftDriver, type RaftDriverTiming } from "../../src/raft-driver/raft-driver.ts";
+import type { RaftDriver } from "../../src/raft-driver/raft-driver.ts";
 import { waitFor } from "../raft-driver/support.ts";
+import { ThreeDrivers, whileUnavailable } from "./three-drivers.ts";
 
-/** tickMs 25: election timeout [375, 750) ms, lease 250 ms; slow enough for a loaded test machine. */
-const TIMING: RaftDriverTiming = Object.freeze({
-  tickMs: 25,
-  heartbeatTicks: 2,
-  electionTicks: 15,
-  leaseTicks: 10,
-  leaseSafetyMarginMs: 100,
-});
-const IDS = ["a", "b", "c"] as const;
 const T0 = 1_700_000_000_000;
 
-let drivers: RaftDriver[] = [];
+let cluster: ThreeDrivers | undefined;
 afterEach(() => {
-  for (const driver of drivers.splice(0)) driver.stop();
+  cluster?.stopAll();
+  cluster = undefined;
 });
 
 function startCluster(): RaftDriver[] {
-  const network = new MemoryRaftNetwork();
-  let seed = 11;
-  drivers = IDS.map((id: NodeId) => {
-    const storage = new MemoryStorage();
-    bootstrapStorage(storage, [...IDS]);
-    let driver: RaftDriver | undefined;
-    const transport = network.attach(id, (message) => driver?.enqueue(message));
-    void transport.start();
-    driver = new RaftDriver(
-      { selfId: id, timing: TIMING, seed: seed++ },
-      { storage, transport, state: new ClusterState({ extensions: facadeStateExtensions }) },
-    );
-    void driver.run().catch(() => {});
-    return driver;
-  });
-  return drivers;
+  cluster = new ThreeDrivers(11);
+  return cluster.drivers;
 }
 
-const running = () => drivers.filter((driver) => driver.phase === "running");
-const leader = () => running().find((driver) => driver.status().role === "leader");
+const running = () => cluster?.running() ?? [];
+const leader = () => cluster?.leader();
 
 /** Commits again while the store is unavailable (no leader for a moment on a loaded machine). */
-async function commit(store: OperationStore, change: OperationChange): Promise<unknown> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await store.commit(change);
-    } catch (error) {
-      if (!(error instanceof OperationStoreUnavailableError) || attempt === 30) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
+const commit = (store: OperationStore, change: OperationChange): Promise<unknown> =>
+  whileUnavailable(() => store.commit(change), OperationStoreUnavailableError) as Promise<unknown>;
 
 const accept = (id: string): OperationChange => ({
   type: "operation.accept",
