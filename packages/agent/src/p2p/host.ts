@@ -3,15 +3,16 @@
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
-import type { Libp2p, PeerId, PeerInfo, PrivateKey } from "@libp2p/interface";
-import { mdns } from "@libp2p/mdns";
+import type { Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
 import { preSharedKey } from "@libp2p/pnet";
 import { tcp } from "@libp2p/tcp";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import { type AgentLogger, silentLogger } from "../logger.ts";
+import { discoveredPeerDialer } from "./discovered-peers.ts";
 import type { PeerGate } from "./network.ts";
+import { quietMdns } from "./quiet-mdns.ts";
 import { type RaftTransport, type RaftTransportInit, raftTransport } from "./raft-transport.ts";
 import { type RpcInit, type RpcService, rpcService } from "./rpc.ts";
 import { type StaticPeerDialer, type StaticPeerDialerInit, staticPeerDialer } from "./static-peers.ts";
@@ -89,7 +90,7 @@ export async function createConclaveHost(init: ConclaveHostInit): Promise<Concla
     streamMuxers: [yamux()],
     peerDiscovery:
       init.mdns === true
-        ? [mdns({ serviceTag: mdnsServiceTag(init.clusterName), interval: MDNS_QUERY_INTERVAL_MS })]
+        ? [quietMdns({ serviceTag: mdnsServiceTag(init.clusterName), interval: MDNS_QUERY_INTERVAL_MS })]
         : [],
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,
@@ -118,14 +119,8 @@ export async function createConclaveHost(init: ConclaveHostInit): Promise<Concla
     logger,
   });
 
-  // mDNS only fills the peer store; connecting is ours to do.
-  const onDiscovery = (event: CustomEvent<PeerInfo>) => {
-    const peer = event.detail.id;
-    if (libp2p.getConnections(peer).length > 0 || libp2p.getConnections().length >= MAX_CONNECTIONS) return;
-    libp2p.dial(peer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err: unknown) => {
-      logger.debug({ peer: peer.toString(), err }, "cannot dial a peer found by mDNS");
-    });
-  };
+  // mDNS only fills the peer store; connecting (and connecting again) is ours to do.
+  const discoveredPeers = discoveredPeerDialer({ maxConnections: MAX_CONNECTIONS }, { network: libp2p, logger });
 
   let started = false;
   return {
@@ -140,7 +135,7 @@ export async function createConclaveHost(init: ConclaveHostInit): Promise<Concla
       await libp2p.start();
       await raft.start();
       await rpc.start();
-      libp2p.addEventListener("peer:discovery", onDiscovery);
+      discoveredPeers.start();
       await staticPeers.start();
       started = true;
       logger.info(
@@ -151,7 +146,7 @@ export async function createConclaveHost(init: ConclaveHostInit): Promise<Concla
     async stop() {
       if (!started) return;
       started = false;
-      libp2p.removeEventListener("peer:discovery", onDiscovery);
+      discoveredPeers.stop();
       await staticPeers.stop();
       await rpc.stop();
       await raft.stop();

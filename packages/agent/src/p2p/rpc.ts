@@ -200,6 +200,12 @@ class Libp2pRpcService implements RpcService {
     try {
       request = parseRequest(await readOneFrame(stream, this.#maxFrameBytes, signal));
     } catch (err) {
+      if (gone.signal.aborted) {
+        // The caller gave up (its timeout) before its request arrived: nothing was wrong with it.
+        this.#logger.debug({ peer: remote }, "an rpc caller closed its stream before sending a request");
+        this.#streams.delete(stream);
+        return;
+      }
       this.#logger.warn({ peer: remote, err }, "reset an rpc stream carrying a bad request");
       stream.abort(err instanceof Error ? err : new ProtocolError(String(err)));
       this.#streams.delete(stream);

@@ -258,7 +258,6 @@ describe("cluster formation", () => {
   });
 
   it("bootstraps only on a settled view of bootstrapExpect nodes, and resumes with state", async () => {
-    let now = 0;
     let polls = 0;
     const views = [[B], [B, C], [B, C], [B, C], [B, C], [B, C]];
     const outcome = await formCluster({
@@ -270,7 +269,7 @@ describe("cluster formation", () => {
       hello: async () => noCluster,
       signal: new AbortController().signal,
       pollMs: 1,
-      nowMs: () => (now += 10),
+      nowMs: () => polls * 10, // 10 ms per poll
     });
     expect(outcome).toEqual({ action: "bootstrap" });
     expect(polls).toBeGreaterThanOrEqual(4);
@@ -284,6 +283,50 @@ describe("cluster formation", () => {
       signal: new AbortController().signal,
     });
     expect(resumed).toEqual({ action: "resume" });
+  });
+
+  it("asks each peer again only after helloRefreshMs, and every peer once more before bootstrapping", async () => {
+    const D = "12D3KooWDddddddddddddddddddddddddddddddddddddddd4444";
+    let now = 0;
+    let polls = 0;
+    const asked = new Map<string, number>();
+    const outcome = await formCluster({
+      selfId: A,
+      bootstrapExpect: 4,
+      hasState: false,
+      settleMs: 0,
+      helloRefreshMs: 1_000,
+      // 40 polls with three of four nodes (1 ms each), then D appears.
+      discovered: () => (polls++ < 40 ? [B, C] : [B, C, D]),
+      hello: async (peer) => {
+        asked.set(peer, (asked.get(peer) ?? 0) + 1);
+        return noCluster;
+      },
+      signal: new AbortController().signal,
+      pollMs: 1,
+      nowMs: () => now++,
+    });
+    expect(outcome).toEqual({ action: "bootstrap" });
+    expect(Object.fromEntries(asked)).toEqual({ [B]: 2, [C]: 2, [D]: 2 });
+  });
+
+  it("joins instead of bootstrapping when the last round finds a cluster formed meanwhile", async () => {
+    let round = 0;
+    const outcome = await formCluster({
+      selfId: A,
+      bootstrapExpect: 3,
+      hasState: false,
+      settleMs: 0,
+      helloRefreshMs: 60_000,
+      discovered: () => [B, C],
+      hello: async (peer) => {
+        if (peer === B) round++;
+        return round >= 2 && peer === C ? { member: true, hasState: true, leaderId: C, clusterUuid: "u" } : noCluster;
+      },
+      signal: new AbortController().signal,
+      pollMs: 1,
+    });
+    expect(outcome).toEqual({ action: "join", via: C });
   });
 
   it("a node that is not the lowest joins through the lowest", async () => {
