@@ -179,7 +179,7 @@ class BackoffDiscoveredPeerDialer implements DiscoveredPeerDialer {
       target.backoffMs = Math.min(target.backoffMs * 2, this.#maxBackoffMs);
       const log = target.failures === 1 || target.failures % 10 === 0 ? "info" : "debug";
       this.#logger[log](
-        { peer: target.peerId.toString(), failures: target.failures, retryInMs: delayMs, reason: String(err) },
+        { peer: target.peerId.toString(), failures: target.failures, retryInMs: delayMs, reason: dialFailure(err) },
         "cannot reach a discovered peer",
       );
       this.#schedule(target, delayMs);
@@ -197,4 +197,12 @@ class BackoffDiscoveredPeerDialer implements DiscoveredPeerDialer {
     }, jittered);
     target.timer.unref();
   }
+}
+
+/** One line naming why a dial failed, with each address's own reason when libp2p tried several. */
+function dialFailure(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) {
+    return `${err.message}: ${err.errors.map((inner) => String(inner)).join("; ")}`;
+  }
+  return String(err);
 }

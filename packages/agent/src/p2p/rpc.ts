@@ -169,7 +169,10 @@ class Libp2pRpcService implements RpcService {
       let response: ResponseEnvelope;
       try {
         const answer = readOneFrame(stream, this.#maxFrameBytes, signal);
-        // A callee that refuses us resets the stream, possibly before we write to it.
+        // A callee that refuses us resets the stream, possibly before we write to it: then send
+        // throws, and the read, never awaited, would reject later (at the timeout) unhandled and
+        // end the process. It is handled here and awaited below when the send went out.
+        answer.catch(() => {});
         stream.send(frame);
         response = parseResponse(await answer, id);
       } catch (err) {
