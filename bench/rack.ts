@@ -6,7 +6,12 @@
 //   keepalived defaults:      RACK_KILLS deaths of the master (advert_int 1, VRRPv2)
 //   keepalived advert 0.1:    RACK_KILLS deaths (VRRPv3)
 //   Conclave `fast`, 5 BMCs:  RACK_KILLS deaths
-//   Conclave `lan`, 32 BMCs:  RACK_N32_KILLS deaths (5 voters, 27 learners); RACK_N32=0 skips it
+//   Conclave `lan`, 32 BMCs:  RACK_N32_KILLS deaths (5 voters, 27 learners); RACK_N32=0 skips it.
+//                             Agents, CLI and simulators run as bundles (deploy/bundle), as a BMC
+//                             image carries them: 64 processes starting from source on a 2-core
+//                             machine spend minutes type-stripping before the first mDNS answer.
+//
+// RACK_ONLY=n32,lan,keepalived,fast runs only the named configurations (the others report NaN).
 //
 // The failover time of one death is the console's gap around it: from the last successful read
 // before the fault to the first one after. Dual-VIP time is the total time two namespaces with
@@ -34,8 +39,19 @@ function count(name: string, fallback: number): number {
 const KILLS = count("RACK_KILLS", 30);
 const TRANSFERS = count("RACK_TRANSFERS", 30);
 const N32_KILLS = count("RACK_N32", 1) === 0 ? 0 : count("RACK_N32_KILLS", 10);
+const CONFIGURATIONS = ["n32", "lan", "keepalived", "fast"] as const;
+const only = (process.env.RACK_ONLY ?? "").split(",").filter((name) => name !== "");
+for (const name of only) {
+  if (!(CONFIGURATIONS as readonly string[]).includes(name)) {
+    console.error(`RACK_ONLY names unknown configuration "${name}" (known: ${CONFIGURATIONS.join(", ")})`);
+    process.exit(2);
+  }
+}
+const runs = (name: (typeof CONFIGURATIONS)[number]): boolean => only.length === 0 || only.includes(name);
 /** Bounds on the waits of one cycle. */
 const FORM_TIMEOUT_MS = 180_000;
+/** 32 agents and 32 simulators share this machine's cores while they form. */
+const N32_FORM_TIMEOUT_MS = 420_000;
 const RECOVER_TIMEOUT_MS = 60_000;
 /** Quiet time after a rack heals before the next fault (the probe sees steady service again). */
 const SETTLE_MS = 1_500;
@@ -85,15 +101,19 @@ async function conclaveRun(
   timing: "lan" | "fast",
   kills: number,
   transfers: number,
+  options: { programs?: "source" | "bundle"; formTimeoutMs?: number } = {},
 ): Promise<{ unplanned: Distribution; transfer: Distribution | undefined; dualVipMs: number }> {
-  const rack = await Rack.create({ size, timing });
+  const rack = await Rack.create({ size, timing, programs: options.programs ?? "source" });
+  const formTimeoutMs = options.formTimeoutMs ?? FORM_TIMEOUT_MS;
   const watch = new VipWatch(rack.vip);
   let probe: ConsoleProbe | undefined;
   try {
     for (const node of rack.nodes) watch.watch(node.host.namespace);
     rack.start();
-    await rack.converged(FORM_TIMEOUT_MS);
-    const token = await rack.login(FORM_TIMEOUT_MS);
+    const formStartMs = Date.now();
+    await rack.converged(formTimeoutMs);
+    process.stderr.write(`${label}: formed in ${Math.round((Date.now() - formStartMs) / 1000)} s\n`);
+    const token = await rack.login(formTimeoutMs);
     probe = new ConsoleProbe(rack.console.namespace, `${rack.facadeUrl}/redfish/v1/Systems`, token);
     await sleep(SETTLE_MS);
     const unplanned: number[] = [];
@@ -202,18 +222,26 @@ if (problem !== undefined) {
 
 // The 32-BMC rack first: the heaviest run, and one that fails is reported without losing the others.
 let n32: Awaited<ReturnType<typeof conclaveRun>> | undefined;
-if (N32_KILLS > 0) {
+if (N32_KILLS > 0 && runs("n32")) {
   try {
-    n32 = await conclaveRun("conclave lan 32", 32, "lan", N32_KILLS, 0);
+    n32 = await conclaveRun("conclave lan 32", 32, "lan", N32_KILLS, 0, {
+      programs: "bundle",
+      formTimeoutMs: N32_FORM_TIMEOUT_MS,
+    });
   } catch (error) {
     failedCycles.push(`conclave lan 32: ${(error as Error).message}`);
     process.stderr.write(`conclave lan 32 failed: ${(error as Error).message}\n`);
   }
 }
-const lan = await conclaveRun("conclave lan", 5, "lan", KILLS, TRANSFERS);
-const keepalivedDefault = await keepalivedRun("keepalived advert_int 1", 1, KILLS);
-const keepalivedFast = await keepalivedRun("keepalived advert_int 0.1", 0.1, KILLS);
-const fast = await conclaveRun("conclave fast", 5, "fast", KILLS, 0);
+const skipped = { unplanned: distribution([]), transfer: undefined, dualVipMs: 0 };
+const lan = runs("lan") ? await conclaveRun("conclave lan", 5, "lan", KILLS, TRANSFERS) : skipped;
+const keepalivedDefault = runs("keepalived")
+  ? await keepalivedRun("keepalived advert_int 1", 1, KILLS)
+  : distribution([]);
+const keepalivedFast = runs("keepalived")
+  ? await keepalivedRun("keepalived advert_int 0.1", 0.1, KILLS)
+  : distribution([]);
+const fast = runs("fast") ? await conclaveRun("conclave fast", 5, "fast", KILLS, 0) : skipped;
 
 const summary = {
   unplanned_p50_ms: lan.unplanned.p50,

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { StatusDocument } from "../../packages/agent/src/control/control-protocol.ts";
 import { writeAdminCredentialFile } from "../../packages/agent/src/facade-state/admin-credential-file.ts";
 import { generateClusterSecret } from "../../packages/agent/src/identity/cluster-secret.ts";
@@ -16,9 +17,17 @@ import { RackProcess } from "./process.ts";
 
 /** Where the programs run from: this checkout, or CONCLAVE_RACK_ROOT (e.g. a clean worktree). */
 const ROOT = process.env.CONCLAVE_RACK_ROOT ?? resolve(import.meta.dirname, "../..");
-const AGENT_BIN = join(ROOT, "packages/agent/src/bin/conclaved.ts");
-const CLI_BIN = join(ROOT, "packages/agent/src/bin/conclave.ts");
-const SIMULATOR_BIN = join(ROOT, "packages/bmc-simulator/src/cli.ts");
+/** The programs a rack runs: the agent, its CLI and the simulated BMC. */
+interface RackPrograms {
+  readonly agent: string;
+  readonly cli: string;
+  readonly simulator: string;
+}
+const SOURCE_PROGRAMS: RackPrograms = Object.freeze({
+  agent: join(ROOT, "packages/agent/src/bin/conclaved.ts"),
+  cli: join(ROOT, "packages/agent/src/bin/conclave.ts"),
+  simulator: join(ROOT, "packages/bmc-simulator/src/cli.ts"),
+});
 
 export const CLUSTER_PORT = 7420;
 export const FACADE_PORT = 8443;
@@ -60,6 +69,13 @@ export interface RackOptions {
   readonly bmcUnreachableGraceMs?: number;
   /** Run the agents with the systemd unit's memory settings (deploy/systemd/conclaved.service), as on a BMC. */
   readonly bmcMemorySettings?: boolean;
+  /**
+   * "bundle": run the agent, the CLI and the simulator as `pnpm bundle` builds them (esbuild, one
+   * file each), as a BMC image carries them. Starting from one file costs a fraction of the CPU of
+   * type-stripping hundreds of source files, which is what lets 32 BMCs start on a 2-core machine.
+   * Default "source".
+   */
+  readonly programs?: "source" | "bundle";
 }
 
 /** What deploy/systemd/conclaved.service gives conclaved: a small V8 heap and two malloc arenas. */
@@ -79,6 +95,7 @@ export class RackNode {
   readonly witness: boolean;
   readonly agent: RackProcess;
   readonly simulator: RackProcess | undefined;
+  private readonly cliBin: string;
   frozen = false;
 
   constructor(init: {
@@ -89,6 +106,7 @@ export class RackNode {
     configFile: string;
     stateDir: string;
     witness: boolean;
+    programs: RackPrograms;
     agentEnv?: Readonly<Record<string, string>>;
   }) {
     this.index = init.index;
@@ -99,18 +117,23 @@ export class RackNode {
     this.stateDir = init.stateDir;
     this.configFile = init.configFile;
     this.witness = init.witness;
+    this.cliBin = init.programs.cli;
     const launcher = ["ip", "netns", "exec", init.host.namespace, process.execPath];
-    this.agent = new RackProcess([...launcher, AGENT_BIN, "--config", init.configFile], join(init.dir, "agent.log"), {
-      CONCLAVE_LOG_LEVEL: "info",
-      NOTIFY_SOCKET: "",
-      ...init.agentEnv,
-    });
+    this.agent = new RackProcess(
+      [...launcher, init.programs.agent, "--config", init.configFile],
+      join(init.dir, "agent.log"),
+      {
+        CONCLAVE_LOG_LEVEL: "info",
+        NOTIFY_SOCKET: "",
+        ...init.agentEnv,
+      },
+    );
     this.simulator = init.witness
       ? undefined
       : new RackProcess(
           [
             ...launcher,
-            SIMULATOR_BIN,
+            init.programs.simulator,
             "--port",
             String(BMC_PORT),
             "--host",
@@ -148,7 +171,7 @@ export class RackNode {
     try {
       const stdout = execFileSync(
         "ip",
-        ["netns", "exec", this.host.namespace, process.execPath, CLI_BIN, ...args, "--config", this.configFile],
+        ["netns", "exec", this.host.namespace, process.execPath, this.cliBin, ...args, "--config", this.configFile],
         { encoding: "utf8", timeout: CLI_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"] },
       );
       return { code: 0, stdout, stderr: "" };
@@ -166,6 +189,22 @@ export class RackNode {
     const out = run(["ip", "netns", "exec", this.host.namespace, process.execPath, "-e", script]);
     return JSON.parse(out);
   }
+}
+
+/** Builds the agent, the CLI and the simulator with deploy/bundle/build.mjs into `outdir`. */
+async function buildRackBundles(outdir: string): Promise<RackPrograms> {
+  const build = (await import(
+    pathToFileURL(join(ROOT, "deploy/bundle/build.mjs")).href
+  )) as typeof import("../../deploy/bundle/build.mjs");
+  await build.buildBundle({
+    outdir,
+    entries: { ...build.BUNDLE_ENTRIES, "bmc-simulator": SOURCE_PROGRAMS.simulator },
+  });
+  return {
+    agent: join(outdir, "conclaved.mjs"),
+    cli: join(outdir, "conclave.mjs"),
+    simulator: join(outdir, "bmc-simulator.mjs"),
+  };
 }
 
 function controlRequest(socketPath: string, method: string, path: string): Promise<{ status: number; body: string }> {
@@ -224,12 +263,15 @@ export class Rack {
   /** Members that vote once formation settles: every node, up to the autopilot's 5 voters. */
   readonly voters: number;
   private readonly mounts: string[] = [];
+  /** The bundles' temp dir, when the rack runs bundles. */
+  private readonly bundleDir: string | undefined;
 
-  private constructor(options: RackOptions) {
+  private constructor(options: RackOptions, programs: RackPrograms, bundleDir: string | undefined) {
     if (!Number.isInteger(options.size) || options.size < 1 || options.size > RACK_SIZE_MAX) {
       throw new Error(`rack size must be 1..${RACK_SIZE_MAX}, got ${options.size}`);
     }
     installSignalCleanup();
+    this.bundleDir = bundleDir;
     this.dir = mkdtempSync(join(tmpdir(), "conclave-rack-"));
     this.network = new RackNetwork();
     liveRacks.add(this);
@@ -292,12 +334,23 @@ export class Rack {
       const configFile = join(dir, "conclave.json");
       writeFileSync(configFile, JSON.stringify(config, null, 2));
       const agentEnv = options.bmcMemorySettings === true ? BMC_MEMORY_ENV : {};
-      this.nodes.push(new RackNode({ index, key, host, dir, configFile, stateDir, witness, agentEnv }));
+      this.nodes.push(new RackNode({ index, key, host, dir, configFile, stateDir, witness, programs, agentEnv }));
     }
   }
 
   static async create(options: RackOptions): Promise<Rack> {
-    const rack = new Rack(options);
+    let programs = SOURCE_PROGRAMS;
+    let bundleDir: string | undefined;
+    if (options.programs === "bundle") {
+      bundleDir = mkdtempSync(join(tmpdir(), "conclave-rack-bundle-"));
+      try {
+        programs = await buildRackBundles(bundleDir);
+      } catch (error) {
+        rmSync(bundleDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+    const rack = new Rack(options, programs, bundleDir);
     await writeAdminCredentialFile(join(rack.dir, "admin.yaml"), { userName: ADMIN_USER, password: ADMIN_PASSWORD });
     return rack;
   }
@@ -402,6 +455,7 @@ export class Rack {
     for (const mount of this.mounts) run(["umount", "-l", mount], { allowFail: true });
     this.mounts.length = 0;
     rmSync(this.dir, { recursive: true, force: true });
+    if (this.bundleDir !== undefined) rmSync(this.bundleDir, { recursive: true, force: true });
     liveRacks.delete(this);
   }
 }
