@@ -17,11 +17,13 @@
 // before the fault to the first one after. Dual-VIP time is the total time two namespaces with
 // their link up held the VIP (ip monitor, see test/rack/vip-watch.ts).
 // Summary line `rack:` and bench/results/rack.json.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ConsoleProbe, PROBE_TIMEOUT_MS } from "../test/rack/console-probe.ts";
 import { ensureKeepalived, KeepalivedLab } from "../test/rack/keepalived-lab.ts";
 import { rackSupportProblem } from "../test/rack/network.ts";
 import { eventually, Rack, type RackNode } from "../test/rack/rack.ts";
-import { VipWatch } from "../test/rack/vip-watch.ts";
+import { type Overlap, VipWatch } from "../test/rack/vip-watch.ts";
 import { percentile, round, writeResults } from "./results.ts";
 
 /** Bound on the measured cycles per configuration. */
@@ -102,7 +104,13 @@ async function conclaveRun(
   kills: number,
   transfers: number,
   options: { programs?: "source" | "bundle"; formTimeoutMs?: number } = {},
-): Promise<{ unplanned: Distribution; transfer: Distribution | undefined; dualVipMs: number }> {
+): Promise<{
+  unplanned: Distribution;
+  vipMoved: Distribution;
+  transfer: Distribution | undefined;
+  dualVipMs: number;
+  dualVip: Overlap[];
+}> {
   const rack = await Rack.create({ size, timing, programs: options.programs ?? "source" });
   const formTimeoutMs = options.formTimeoutMs ?? FORM_TIMEOUT_MS;
   const watch = new VipWatch(rack.vip);
@@ -117,6 +125,7 @@ async function conclaveRun(
     probe = new ConsoleProbe(rack.console.namespace, `${rack.facadeUrl}/redfish/v1/Systems`, token);
     await sleep(SETTLE_MS);
     const unplanned: number[] = [];
+    const vipMoved: number[] = [];
     for (let i = 0; i < kills; i++) {
       const { poc } = await rack.converged(RECOVER_TIMEOUT_MS);
       const atMs = Date.now();
@@ -124,10 +133,14 @@ async function conclaveRun(
       watch.record({ atMs, namespace: poc.host.namespace, kind: "link-down" });
       rack.network.killEverythingIn(poc.host.namespace);
       unplanned.push(await gapAround(probe, atMs));
+      const claimedAtMs = watch.claimedAfter(atMs, poc.host.namespace);
+      if (claimedAtMs !== undefined) vipMoved.push(claimedAtMs - atMs);
       await reviveBmc(rack, watch, poc);
       await rack.converged(RECOVER_TIMEOUT_MS);
       await sleep(SETTLE_MS);
-      process.stderr.write(`${label}: death ${i + 1}/${kills}: ${Math.round(unplanned.at(-1) as number)} ms\n`);
+      process.stderr.write(
+        `${label}: death ${i + 1}/${kills}: console gap ${Math.round(unplanned.at(-1) as number)} ms, VIP moved after ${claimedAtMs === undefined ? "?" : claimedAtMs - atMs} ms\n`,
+      );
     }
     const planned: number[] = [];
     for (let i = 0; i < transfers; i++) {
@@ -147,8 +160,10 @@ async function conclaveRun(
     }
     return {
       unplanned: distribution(unplanned),
+      vipMoved: distribution(vipMoved),
       transfer: transfers > 0 ? distribution(planned) : undefined,
       dualVipMs: round(watch.overlapMs("live"), 1),
+      dualVip: watch.overlaps("live"),
     };
   } catch (error) {
     process.stderr.write(`${label} failed; the rack's last log lines:\n${rack.logs(20)}\n`);
@@ -156,8 +171,18 @@ async function conclaveRun(
   } finally {
     probe?.stop();
     watch.stop();
+    // Two VIP holders is the one result that must never happen: keep every agent's log to explain it.
+    if (watch.overlapMs("live") > 0) keepLogs(rack, label);
     await rack.destroy();
   }
+}
+
+/** Copies every agent's log to bench/results/rack-logs/<label>/ (bench/results is not committed). */
+function keepLogs(rack: Rack, label: string): void {
+  const dir = join(import.meta.dirname, "results", "rack-logs", label.replaceAll(" ", "-"));
+  mkdirSync(dir, { recursive: true });
+  for (const node of rack.nodes) writeFileSync(join(dir, `${node.name}.log`), node.agent.log());
+  process.stderr.write(`${label}: two VIP holders were seen; the agents' logs are in ${dir}\n`);
 }
 
 async function reviveBmc(rack: Rack, watch: VipWatch, node: RackNode): Promise<void> {
@@ -233,7 +258,13 @@ if (N32_KILLS > 0 && runs("n32")) {
     process.stderr.write(`conclave lan 32 failed: ${(error as Error).message}\n`);
   }
 }
-const skipped = { unplanned: distribution([]), transfer: undefined, dualVipMs: 0 };
+const skipped = {
+  unplanned: distribution([]),
+  vipMoved: distribution([]),
+  transfer: undefined,
+  dualVipMs: 0,
+  dualVip: [] as Overlap[],
+};
 const lan = runs("lan") ? await conclaveRun("conclave lan", 5, "lan", KILLS, TRANSFERS) : skipped;
 const keepalivedDefault = runs("keepalived")
   ? await keepalivedRun("keepalived advert_int 1", 1, KILLS)
@@ -258,6 +289,10 @@ const summary = {
   keepalived_fast_p50_ms: keepalivedFast.p50,
   keepalived_fast_p99_ms: keepalivedFast.p99,
   n32_unplanned_p99_ms: n32?.unplanned.p99 ?? Number.NaN,
+  n32_unplanned_p50_ms: n32?.unplanned.p50 ?? Number.NaN,
+  n32_vip_moved_p50_ms: n32?.vipMoved.p50 ?? Number.NaN,
+  n32_vip_moved_p99_ms: n32?.vipMoved.p99 ?? Number.NaN,
+  vip_moved_p50_ms: lan.vipMoved.p50,
   kills: KILLS,
   failed_cycles: failedCycles.length,
 };
@@ -273,5 +308,5 @@ console.log(
   `rack: conclave lan p50/p99 ${summary.unplanned_p50_ms}/${summary.unplanned_p99_ms} ms, transfer p99 ${summary.transfer_p99_ms} ms, ` +
     `dual-VIP ${summary.dual_vip_ms} ms; keepalived defaults p50 ${summary.keepalived_default_p50_ms} ms ` +
     `(ratio ${summary.ratio_to_keepalived_p50}); fast p50 ${summary.fast_unplanned_p50_ms} ms vs keepalived 0.1 s ` +
-    `${summary.keepalived_fast_p50_ms} ms; 32 BMCs p99 ${summary.n32_unplanned_p99_ms} ms -> ${file}`,
+    `${summary.keepalived_fast_p50_ms} ms; 32 BMCs p99 ${summary.n32_unplanned_p99_ms} ms (VIP moved p99 ${summary.n32_vip_moved_p99_ms} ms) -> ${file}`,
 );

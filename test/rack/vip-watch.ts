@@ -108,6 +108,15 @@ export class VipWatch {
     return { live, frozen };
   }
 
+  /**
+   * When a namespace other than `except` next added the VIP at or after `atMs`: the moment the VIP
+   * moved after a fault, whatever the console could read through it. Undefined while none has.
+   */
+  claimedAfter(atMs: number, except: string): number | undefined {
+    return this.sorted().find((event) => event.atMs >= atMs && event.kind === "vip-add" && event.namespace !== except)
+      ?.atMs;
+  }
+
   private replay(untilMs: number): Map<string, { hasVip: boolean; linkUp: boolean; frozen: boolean }> {
     const state = new Map<string, { hasVip: boolean; linkUp: boolean; frozen: boolean }>();
     for (const event of this.sorted()) {
