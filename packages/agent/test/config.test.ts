@@ -202,13 +202,13 @@ describe("timing profiles", () => {
     });
   });
 
-  it("fast: half of each", () => {
+  it("fast: two fifths of each (20 ms ticks), elections from 200 ms", () => {
     const lan = resolveTiming("lan");
     const fast = resolveTiming("fast");
-    expect(fast.heartbeatIntervalMs).toBe(lan.heartbeatIntervalMs / 2);
-    expect(fast.electionTimeoutMinMs).toBe(lan.electionTimeoutMinMs / 2);
-    expect(fast.electionTimeoutMaxMs).toBe(lan.electionTimeoutMaxMs / 2);
-    expect(fast.leaseMs).toBe(lan.leaseMs / 2);
+    expect(fast.heartbeatIntervalMs).toBe((lan.heartbeatIntervalMs * 2) / 5);
+    expect(fast.electionTimeoutMinMs).toBe(200);
+    expect(fast.electionTimeoutMaxMs).toBe((lan.electionTimeoutMaxMs * 2) / 5);
+    expect(fast.leaseMs).toBe((lan.leaseMs * 2) / 5);
   });
 
   it.each(TIMING_PROFILES)("%s: the lease ends a drift margin before any follower may vote again", (profile) => {
