@@ -19,7 +19,7 @@
 // Summary line `rack:` and bench/results/rack.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConsoleProbe, PROBE_TIMEOUT_MS } from "../test/rack/console-probe.ts";
+import { ConsoleProbe, outageAround } from "../test/rack/console-probe.ts";
 import { ensureKeepalived, KeepalivedLab } from "../test/rack/keepalived-lab.ts";
 import { rackSupportProblem } from "../test/rack/network.ts";
 import { eventually, Rack, type RackNode } from "../test/rack/rack.ts";
@@ -81,18 +81,14 @@ function distribution(samples: number[]): Distribution {
   };
 }
 
-/** The console's gap around a fault injected at `atMs`, once the probe is served again. */
+/**
+ * The console's gap around a fault injected at `atMs` (see `outageAround`): from the last answer
+ * before the fault to the first answer to a request made after it.
+ */
 async function gapAround(probe: ConsoleProbe, atMs: number): Promise<number> {
   return eventually(
     "the console to be served again",
-    async () => {
-      const gap = probe.gaps(atMs - 200).find((g) => g.toMs > atMs);
-      const lastOk = probe.records.findLast((record) => record.ok);
-      if (gap === undefined) return lastOk !== undefined && lastOk.atMs > atMs + 1_000 ? 0 : undefined;
-      return gap.toMs < Date.now() - PROBE_TIMEOUT_MS - 50 && probe.records.some((r) => r.ok && r.atMs >= gap.toMs)
-        ? gap.toMs - gap.fromMs
-        : undefined;
-    },
+    async () => outageAround(probe.records, atMs),
     RECOVER_TIMEOUT_MS,
   );
 }

@@ -30,6 +30,26 @@ export interface Gap {
   readonly failures: number;
 }
 
+/**
+ * The console's outage around a fault at `atMs`, by when answers arrived: from the last answer
+ * received before the fault to the first answer to a request made at or after it. A request made
+ * during the outage can wait in the console's neighbour (ARP) queue and be answered once the VIP
+ * has moved: it succeeds, late, and counting failed attempts alone would call that no outage at
+ * all. Undefined until such an answer has arrived.
+ */
+export function outageAround(records: readonly ProbeRecord[], atMs: number): number | undefined {
+  let lastBeforeMs = Number.NEGATIVE_INFINITY;
+  let firstAfterMs = Number.POSITIVE_INFINITY;
+  for (const record of records) {
+    if (!record.ok) continue;
+    const answeredMs = record.atMs + record.ms;
+    if (record.atMs >= atMs) firstAfterMs = Math.min(firstAfterMs, answeredMs);
+    else if (answeredMs <= atMs) lastBeforeMs = Math.max(lastBeforeMs, answeredMs);
+  }
+  if (firstAfterMs === Number.POSITIVE_INFINITY) return undefined;
+  return firstAfterMs - (lastBeforeMs === Number.NEGATIVE_INFINITY ? atMs : lastBeforeMs);
+}
+
 export class ConsoleProbe {
   readonly records: ProbeRecord[] = [];
   private readonly child: ChildProcess;
