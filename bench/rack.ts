@@ -19,7 +19,7 @@
 // Summary line `rack:` and bench/results/rack.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConsoleProbe, outageAround } from "../test/rack/console-probe.ts";
+import { ConsoleProbe, outageAround, PROBE_TIMEOUT_MS } from "../test/rack/console-probe.ts";
 import { ensureKeepalived, KeepalivedLab } from "../test/rack/keepalived-lab.ts";
 import { rackSupportProblem } from "../test/rack/network.ts";
 import { eventually, Rack, type RackNode } from "../test/rack/rack.ts";
@@ -124,8 +124,9 @@ async function conclaveRun(
     const vipMoved: number[] = [];
     for (let i = 0; i < kills; i++) {
       const { poc } = await rack.converged(RECOVER_TIMEOUT_MS);
-      const atMs = Date.now();
       rack.network.setLink(poc.host.namespace, false);
+      // From here no request can reach the old PoC: the outage is measured from this instant.
+      const atMs = Date.now();
       watch.record({ atMs, namespace: poc.host.namespace, kind: "link-down" });
       rack.network.killEverythingIn(poc.host.namespace);
       unplanned.push(await gapAround(probe, atMs));
@@ -150,7 +151,7 @@ async function conclaveRun(
         await sleep(TRANSFER_REFUSED_PAUSE_MS);
         continue;
       }
-      planned.push(await gapAround(probe, atMs));
+      planned.push(await failedAttemptsGapAround(probe, atMs));
       await sleep(SETTLE_MS);
       process.stderr.write(`${label}: transfer ${i + 1}/${transfers}: ${Math.round(planned.at(-1) as number)} ms\n`);
     }
@@ -207,8 +208,7 @@ async function keepalivedRun(label: string, advertIntervalS: number, kills: numb
     for (let i = 0; i < kills; i++) {
       try {
         const master = await eventually("a VRRP master", async () => lab.holder(), RECOVER_TIMEOUT_MS);
-        const atMs = Date.now();
-        lab.kill(master);
+        const atMs = lab.kill(master);
         gaps.push(await gapAround(probe, atMs));
         await lab.revive(master);
         // The revived node has the highest priority back: let it preempt and settle.

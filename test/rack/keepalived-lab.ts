@@ -151,10 +151,12 @@ export class KeepalivedLab {
     );
   }
 
-  /** BMC death: the link goes down and everything in the namespace dies. */
-  kill(node: KeepalivedNode): void {
+  /** BMC death: the link goes down and everything in the namespace dies. Returns when the link was down. */
+  kill(node: KeepalivedNode): number {
     this.network.setLink(node.host.namespace, false);
+    const linkDownAtMs = Date.now();
     this.network.killEverythingIn(node.host.namespace);
+    return linkDownAtMs;
   }
 
   /** The dead BMC boots again: no stale VIP, link up, its programs started. */
