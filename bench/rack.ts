@@ -82,13 +82,33 @@ function distribution(samples: number[]): Distribution {
 }
 
 /**
- * The console's gap around a fault injected at `atMs` (see `outageAround`): from the last answer
- * before the fault to the first answer to a request made after it.
+ * The console's gap around a BMC death whose link was down at `atMs` (see `outageAround`): from the
+ * last answer before it to the first answer to a request made after it.
  */
 async function gapAround(probe: ConsoleProbe, atMs: number): Promise<number> {
   return eventually(
     "the console to be served again",
     async () => outageAround(probe.records, atMs),
+    RECOVER_TIMEOUT_MS,
+  );
+}
+
+/**
+ * The console's gap around a transfer asked for at `atMs`: the run of failed attempts after it,
+ * from the last success before them to the first success after them (0 when none failed). The
+ * service is still up when the transfer is asked for, so the first answer after `atMs` says nothing.
+ */
+async function failedAttemptsGapAround(probe: ConsoleProbe, atMs: number): Promise<number> {
+  return eventually(
+    "the console to be served again",
+    async () => {
+      const gap = probe.gaps(atMs - 200).find((g) => g.toMs > atMs);
+      const lastOk = probe.records.findLast((record) => record.ok);
+      if (gap === undefined) return lastOk !== undefined && lastOk.atMs > atMs + 1_000 ? 0 : undefined;
+      return gap.toMs < Date.now() - PROBE_TIMEOUT_MS - 50 && probe.records.some((r) => r.ok && r.atMs >= gap.toMs)
+        ? gap.toMs - gap.fromMs
+        : undefined;
+    },
     RECOVER_TIMEOUT_MS,
   );
 }
