@@ -11,7 +11,7 @@ import type { FacadeCluster } from "./facade-cluster.ts";
 import { type FacadeTimeouts, MAX_PATH_BYTES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
 import { resolveFacadeTimeouts } from "./facade-options.ts";
 import { CLUSTER_MANAGER_ID } from "./facade-resources.ts";
-import { FacadeService } from "./facade-service.ts";
+import { FacadeService, type WarmUpResult } from "./facade-service.ts";
 import { FACADE_MARKER_HEADER, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
 import type { MetricsRegistry } from "./metrics/metrics-registry.ts";
 import { aggregationActionsPart } from "./operations/aggregation-actions-part.ts";
@@ -58,6 +58,20 @@ const SHOWN_PATH_CHARACTERS = 128;
 
 function isRedfishPath(url: string): boolean {
   return url === "/redfish" || url.startsWith("/redfish/") || url.startsWith("/redfish?");
+}
+
+/** The service behind each app buildApp made, for warmUpFacade. */
+const services = new WeakMap<FastifyInstance, FacadeService>();
+
+/**
+ * Reads ahead, into `app`'s member cache, what a console's first requests need (see
+ * FacadeService.warmUp): the agent calls it on a standby voter now and then, and at once when its
+ * node takes over as PoC. Never rejects.
+ */
+export function warmUpFacade(app: FastifyInstance, scope: { readonly collections: boolean }): Promise<WarmUpResult> {
+  const service = services.get(app);
+  if (service === undefined) throw new TypeError("warmUpFacade: the app was not made by buildApp");
+  return service.warmUp(scope);
 }
 
 export function buildApp(init: FacadeInit): FastifyInstance {
@@ -128,5 +142,6 @@ export function buildApp(init: FacadeInit): FastifyInstance {
     for (const part of service.parts) part.close?.();
   });
   registerRedfishRoutes(app, service, timeouts, operations.writeMember);
+  services.set(app, service);
   return app;
 }

@@ -88,6 +88,13 @@ export interface FacadeServiceOptions {
   readonly serves: (path: string) => boolean;
 }
 
+export interface WarmUpResult {
+  /** Members with a BMC. */
+  readonly members: number;
+  /** Of those, the ones whose root map (and collections, when asked) were read. */
+  readonly answered: number;
+}
+
 export class FacadeService {
   readonly cluster: FacadeCluster;
   readonly reader: MemberReader;
@@ -146,6 +153,34 @@ export class FacadeService {
       return fresh as { member: FacadeMember; map: MemberRootMap }[];
     }
     return Promise.all(sources.map(async (member) => ({ member, map: await this.discovery.rootMap(member) })));
+  }
+
+  /**
+   * Reads ahead what a console's first requests would: every member's root map and, with
+   * `collections`, the root collections each one serves (Systems, Chassis, Managers), into the
+   * cache the requests read from. A node about to serve calls it so that the console's first poll
+   * finds answers instead of starting every member read itself. Never rejects; resolves with how
+   * many members answered.
+   */
+  async warmUp(scope: { readonly collections: boolean }): Promise<WarmUpResult> {
+    const maps = await this.rootMaps();
+    let answered = 0;
+    await Promise.all(
+      maps.map(async ({ member, map }) => {
+        if ("kind" in map) return;
+        if (!scope.collections) {
+          answered++;
+          return;
+        }
+        const reads = await Promise.all(
+          ALWAYS_SERVED_COLLECTIONS.filter((c) => map.rootCollections.has(c)).map((c) =>
+            this.reader.get(member, `/redfish/v1/${c}`),
+          ),
+        );
+        if (reads.every((read) => read.kind === "answer")) answered++;
+      }),
+    );
+    return { members: maps.length, answered };
   }
 
   async resolve(segments: readonly string[], path: string): Promise<Served> {

@@ -4,7 +4,7 @@ export {
   CONNECTION_METHOD_URI,
   DEFAULT_AGGREGATE_URI,
 } from "./aggregation-service.ts";
-export { buildApp, type FacadeInit } from "./app.ts";
+export { buildApp, type FacadeInit, warmUpFacade } from "./app.ts";
 export type { AuthStore, RoleId } from "./auth/auth-store.ts";
 // Sessions, accounts and privileges (src/auth).
 export * from "./auth/public-surface.ts";
@@ -88,6 +88,7 @@ export {
 export { FacadeConfigError } from "./facade-options.ts";
 export type { FacadePart } from "./facade-part.ts";
 export { CLUSTER_MANAGER_ID, CLUSTER_MANAGER_URI, FORCE_FAILOVER_URI } from "./facade-resources.ts";
+export type { WarmUpResult } from "./facade-service.ts";
 export { operationResultOf } from "./forward-write.ts";
 export { FACADE_MARKER_HEADER, FACADE_MARKER_VALUE, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
 export {

@@ -59,7 +59,6 @@ export class MemberDiscovery {
     return this.known.get(memberId);
   }
 
-  /** A fresh root map, or the last known one when the member cannot be read now, or why it is missing. */
   /** The root map while it is fresh, without waiting (the hot path of every merged answer). */
   freshRootMap(memberId: string): MemberRootMap | undefined {
     const known = this.known.get(memberId);
@@ -68,18 +67,34 @@ export class MemberDiscovery {
     return this.nowMs() - known.discoveredAtMs < trustedForMs ? known : undefined;
   }
 
+  /**
+   * A member's root map: the fresh one; past its TTL, the last complete one at once while one
+   * rediscovery runs (what a BMC serves at its root changes with its firmware, not between two
+   * requests, and a node that becomes PoC must not read every member's root before answering);
+   * otherwise the one discovery in flight, the last known map if it fails, or why it is missing.
+   */
   async rootMap(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
     const fresh = this.freshRootMap(member.id);
     if (fresh !== undefined) return fresh;
     const known = this.known.get(member.id);
+    const pending = this.rediscover(member);
+    if (known?.complete === true) {
+      pending.catch(() => undefined); // nobody waits for this one: its failure keeps the known map
+      return known;
+    }
+    const result = await pending;
+    if ("kind" in result) return known ?? result;
+    return result;
+  }
+
+  /** The one discovery of `member` in flight, started if there is none. */
+  private rediscover(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
     let pending = this.inFlight.get(member.id);
     if (pending === undefined) {
       pending = this.discover(member).finally(() => this.inFlight.delete(member.id));
       this.inFlight.set(member.id, pending);
     }
-    const result = await pending;
-    if ("kind" in result) return known ?? result;
-    return result;
+    return pending;
   }
 
   private async discover(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {

@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { FileStorage, NO_NODE, type NodeId } from "@conclave/consensus";
-import { MetricsRegistry } from "@conclave/redfish-facade";
+import { MetricsRegistry, warmUpFacade } from "@conclave/redfish-facade";
 import type { FastifyInstance } from "fastify";
 import { successorCandidates as autopilotSuccessors, decideHealthHandover } from "../autopilot/health-handover.ts";
 import { type BmcClient, bmcClientFromConfig } from "../bmc/bmc-client.ts";
@@ -34,6 +34,7 @@ import { attachMemberEvents, type HandoverEvent } from "../events/attach-member-
 import { rpcFacadeEventSource } from "../events/facade-event-source.ts";
 import { AgentFacadeCluster } from "../facade-host/agent-facade-cluster.ts";
 import { type FacadeTlsPair, readFacadeTls } from "../facade-host/facade-tls.ts";
+import { startFacadeWarmUp } from "../facade-host/facade-warm-up.ts";
 import { bmcRequestHandler } from "../facade-host/member-bmc-request.ts";
 import { BMC_HOST_LABEL, BMC_LABEL, bmcHostOf, NAME_LABEL, NO_BMC_LABEL_VALUE } from "../facade-host/member-labels.ts";
 import { assignMemberNames, describeNameClashes } from "../facade-host/member-names.ts";
@@ -87,6 +88,7 @@ import {
   pocOf,
   type StatusInputs,
 } from "./status-document.ts";
+import { createVipFollower } from "./vip-follower.ts";
 
 /** How often the daemon reconciles: VIP retries, the PoC's duties, this node's report to the PoC. */
 export const RECONCILE_INTERVAL_MS = 200;
@@ -430,6 +432,17 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     });
     await vipApp.ready();
     cleanups.push(() => vipApp.close());
+    // A voter that may be elected keeps its member cache ready to answer (facade-warm-up.ts).
+    const facadeWarmUp = startFacadeWarmUp({
+      warmUp: (scope) => warmUpFacade(vipApp, scope),
+      isStandbyVoter: () => {
+        const status = driver.status();
+        if (config.role === "witness" || status.role === "leader" || !status.voters.includes(selfId)) return false;
+        return driver.state.member(selfId)?.drained !== true;
+      },
+      logger: logger.child({ component: "facade" }),
+    });
+    cleanups.push(() => facadeWarmUp.stop());
     vipServer = createVipServer(vipApp, tls);
     vipListener = serverListenerHook(vipServer.server, config.facadePort);
 
@@ -467,63 +480,29 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       },
     });
 
-    // ---- the VIP follows the lease.
-    let vipWanted = false;
-    let vipBusy = false;
-    // Interface mode: the address is on the interface once claimed; the VIP app then listens on it
-    // (and stops before the address goes). Loopback mode binds through the VIP manager's hook.
-    const facadeOnInterface = config.vip.mode === "interface" && vipAddress !== undefined ? claimListener : undefined;
-    let vipChain: Promise<void> = Promise.resolve();
-    /** Runs `operation` after the claims and releases before it; resolves or rejects with it. */
-    const serialized = (operation: () => Promise<void>): Promise<void> => {
-      vipBusy = true;
-      const run = vipChain.then(operation);
-      vipChain = run
-        .catch(() => undefined)
-        .finally(() => {
-          vipBusy = false;
-        });
-      return run;
-    };
-    const claimVip = (reason: string): void => {
-      vipWanted = true;
-      serialized(async () => {
-        try {
-          await vip.claim(reason);
-          if (facadeOnInterface !== undefined && vipWanted && !vipServer?.server.listening) {
-            await facadeOnInterface.bind(vipAddress as string);
-          }
-        } catch (error) {
-          log.error({ err: error, reason }, "could not claim the VIP; retrying while PoC");
-        }
-      });
-    };
-    /**
-     * The address goes first: while it is on the interface this node answers ARP for the VIP, and a
-     * successor may be claiming it already. The facade listener bound to it stops right after.
-     * Resolves once both are done; rejects when the address could not be removed (logged here).
-     */
-    const releaseVip = (reason: string): Promise<void> => {
-      vipWanted = false;
-      return serialized(async () => {
-        try {
-          await vip.release(reason);
-        } catch (error) {
-          log.error({ err: error, reason }, "could not release the VIP");
-          throw error;
-        } finally {
-          if (facadeOnInterface !== undefined) {
-            await facadeOnInterface
-              .unbind(vipAddress as string)
-              .catch((error: unknown) => log.error({ err: error }, "could not stop the facade on the VIP"));
-          }
-        }
-      });
-    };
+    // ---- the VIP follows the lease (vip-follower.ts). Interface mode: the address is on the
+    // interface once claimed; the VIP app then listens on it (and stops before the address goes).
+    // Loopback mode binds through the VIP manager's hook.
+    const vipFollower = createVipFollower({
+      vip,
+      leaseHeldNow: () => driver.leaseHeldNow(),
+      listener:
+        config.vip.mode === "interface" && vipAddress !== undefined
+          ? {
+              bind: () => claimListener.bind(vipAddress),
+              unbind: () => claimListener.unbind(vipAddress),
+              listening: () => vipServer?.server.listening === true,
+            }
+          : undefined,
+      logger: logger.child({ component: "vip" }),
+    });
+    const claimVip = (reason: string): void => vipFollower.claim(reason);
+    const releaseVip = (reason: string): Promise<void> => vipFollower.release(reason);
     let pocSinceTerm = 0;
     const planner = new MembershipPlanner(config, logger.child({ component: "autopilot" }));
     driver.on("leaseAcquired", ({ term }) => {
       claimVip(`PoC in term ${term}: lease acquired`);
+      facadeWarmUp.takeover();
       if (pocSinceTerm !== term) {
         pocSinceTerm = term;
         planner.reset();
@@ -866,10 +845,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     const reconcile = (): void => {
       if (driver.phase !== "running") return;
       try {
-        const leaseHeld = driver.status().lease.held;
-        const serving = vip.status().held && (facadeOnInterface === undefined || vipServer?.server.listening === true);
-        if (leaseHeld && !vipBusy && !serving) claimVip("PoC with lease: retrying the claim");
-        if (!leaseHeld && vipWanted && !vipBusy) releaseVip("no lease").catch(() => undefined);
+        vipFollower.reconcile(driver.status().lease.held);
         pocDuties();
         reportToPoc();
       } catch (error) {
@@ -927,7 +903,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
           }
         }
         releaseVip(`shutting down (${reason})`).catch(() => undefined);
-        await vipChain;
+        await vipFollower.settled();
         await runCleanups();
         log.info({}, "stopped");
       })();

@@ -166,10 +166,14 @@ export class AgentFacadeCluster implements FacadeCluster {
     return members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** False when the member's agent has been silent longer than `agentSilence.silentAfterMs`. */
+  /**
+   * False when the member's agent has been silent longer than `agentSilence.silentAfterMs`. Only
+   * the PoC hears every member (they answer its heartbeats); on any other node (a standby voter
+   * warming its cache) a member's silence says nothing and every member counts as heard.
+   */
   #agentHeard(id: NodeId): boolean {
     const silence = this.#init.agentSilence;
-    if (silence === undefined || id === this.#init.selfId) return true;
+    if (silence === undefined || id === this.#init.selfId || this.#init.pocId() !== this.#init.selfId) return true;
     const at = silence.lastHeardAtMs(id);
     return at !== undefined && silence.nowMs() - at <= silence.silentAfterMs;
   }

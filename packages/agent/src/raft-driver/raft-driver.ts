@@ -967,6 +967,15 @@ export class RaftDriver {
   // ---------------------------------------------------------------- lease
 
   /** When the lease ends by the monotonic clock (see the top of this file). */
+  /**
+   * Whether the lease holds at this instant by the monotonic clock, not as of the last turn: a
+   * turn that is late (the process starved of CPU) has not yet noticed a lease that ran out. For
+   * acting on the lease from outside the loop (the VIP claim when its turn comes).
+   */
+  leaseHeldNow(): boolean {
+    return this.#leaseHeld && !this.#stallPending && this.#leaseEndsAtMs() > this.#clock.now();
+  }
+
   #leaseEndsAtMs(): number {
     return this.#lastTickAtMs + this.#node.status().leaseTicksLeft * this.#timing.tickMs;
   }

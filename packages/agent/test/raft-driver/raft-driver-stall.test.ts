@@ -51,6 +51,7 @@ describe("stall detection", () => {
     // 60 ms without a turn is past the 40 ms margin (a stall, counted) and still inside the lease.
     timers.get(leader.selfId)!.pause();
     time.advance(60);
+    expect(leader.leaseHeldNow()).toBe(true);
     const before = c.events.length;
     timers.get(leader.selfId)!.resume();
 
@@ -70,6 +71,9 @@ describe("stall detection", () => {
     // 120 ms without a turn: longer than the whole 100 ms lease, shorter than the 150 ms election timeout.
     timers.get(leader.selfId)!.pause();
     time.advance(120);
+    // Before the late turn has run, the loop's own view is stale; the clock says the lease is gone.
+    expect(leader.status().lease.held).toBe(true);
+    expect(leader.leaseHeldNow()).toBe(false);
     const before = c.events.length;
     timers.get(leader.selfId)!.resume();
 

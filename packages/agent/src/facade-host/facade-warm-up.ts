@@ -1,0 +1,88 @@
+// Keeps a would-be PoC ready to answer. A node that takes over starts with an empty member cache:
+// its first `GET /redfish/v1/Systems` would read every member's service root and each root link
+// (about ten reads per member) before the one read it needs, while the console waits. So:
+//   - a standby voter (one that may be elected) reads every member's root map now and then, in
+//     the background; the facade keeps serving the last map it has while it reads a fresh one;
+//   - the moment this node holds the lease, it reads the root collections (Systems, Chassis,
+//     Managers) of every member, at the same time as it claims the VIP, so the console's first
+//     polls join reads already in flight instead of starting them.
+// One warm-up of each kind runs at a time; neither ever rejects.
+import type { WarmUpResult } from "@conclave/redfish-facade";
+import { type AgentLogger, silentLogger } from "../logger.ts";
+
+/** How often a standby voter rereads every member's root map (what a BMC serves at its root changes with its firmware). */
+export const STANDBY_WARM_UP_INTERVAL_MS = 60_000;
+/** The first standby warm-up waits this long plus up to as much again, so a rack booting together does not read at once. */
+export const STANDBY_WARM_UP_FIRST_DELAY_MS = 5_000;
+
+export interface FacadeWarmUpInit {
+  /** The facade's warm-up (warmUpFacade of @conclave/redfish-facade, bound to the node's app). */
+  readonly warmUp: (scope: { readonly collections: boolean }) => Promise<WarmUpResult>;
+  /** True while this node is a voter that may be elected and is not the PoC. */
+  readonly isStandbyVoter: () => boolean;
+  readonly logger?: AgentLogger;
+  readonly intervalMs?: number;
+  readonly firstDelayMs?: number;
+  /** Default: Math.random (the first delay's jitter). */
+  readonly random?: () => number;
+}
+
+export interface FacadeWarmUp {
+  /** This node just took over: read the root collections now. */
+  takeover(): void;
+  stop(): void;
+  /** Settles once the warm-ups in flight have (tests). */
+  idle(): Promise<void>;
+}
+
+export function startFacadeWarmUp(init: FacadeWarmUpInit): FacadeWarmUp {
+  const logger = init.logger ?? silentLogger;
+  const intervalMs = init.intervalMs ?? STANDBY_WARM_UP_INTERVAL_MS;
+  const firstDelayMs = init.firstDelayMs ?? STANDBY_WARM_UP_FIRST_DELAY_MS;
+  const random = init.random ?? Math.random;
+  const inFlight = new Map<"standby" | "takeover", Promise<void>>();
+  let stopped = false;
+
+  const run = (kind: "standby" | "takeover"): void => {
+    if (stopped || inFlight.has(kind)) return;
+    const startedMs = performance.now();
+    const done = init
+      .warmUp({ collections: kind === "takeover" })
+      .then(
+        (result) =>
+          logger.debug(
+            {
+              kind,
+              members: result.members,
+              answered: result.answered,
+              tookMs: Math.round(performance.now() - startedMs),
+            },
+            "facade warmed up",
+          ),
+        (error: unknown) => logger.warn({ err: error, kind }, "facade warm-up failed"),
+      )
+      .finally(() => inFlight.delete(kind));
+    inFlight.set(kind, done);
+  };
+
+  let timer: NodeJS.Timeout = setTimeout(
+    function tick() {
+      if (init.isStandbyVoter()) run("standby");
+      timer = setTimeout(tick, intervalMs);
+      timer.unref();
+    },
+    firstDelayMs + Math.floor(random() * firstDelayMs),
+  );
+  timer.unref();
+
+  return {
+    takeover: () => run("takeover"),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    idle: async () => {
+      await Promise.all(inFlight.values());
+    },
+  };
+}

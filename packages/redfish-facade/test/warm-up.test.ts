@@ -1,0 +1,91 @@
+// Proves a node about to serve can read ahead (warmUpFacade) so the console's first poll finds
+// answers, and that a root map past its TTL is served while it is read again instead of holding
+// every request behind ten reads per member.
+import { afterEach, describe, expect, it } from "vitest";
+import { warmUpFacade } from "../src/index.ts";
+import { type Facade, startFacade, threeMembers } from "./support/facade-fixture.ts";
+
+let facade: Facade;
+afterEach(async () => {
+  await facade?.close();
+});
+
+const pathsRead = (from: number): string[] => facade.cluster.forwards.slice(from).map((f) => f.request.path);
+
+describe("warm-up", () => {
+  it("reads every member's root map, and with collections their Systems, Chassis and Managers", async () => {
+    facade = await startFacade(threeMembers(), { timeouts: { memberCacheTtlMs: 60_000 } });
+    const discovery = await warmUpFacade(facade.app, { collections: false });
+    expect(discovery).toEqual({ members: 3, answered: 3 });
+    const afterDiscovery = facade.cluster.forwards.length;
+    expect(pathsRead(0).filter((p) => p === "/redfish/v1")).toHaveLength(3);
+
+    const takeover = await warmUpFacade(facade.app, { collections: true });
+    expect(takeover).toEqual({ members: 3, answered: 3 });
+    // Discovery already read the root links through the cache: nothing is asked twice.
+    expect(facade.cluster.forwards.length).toBe(afterDiscovery);
+
+    // The console's first polls are answered from what was read ahead.
+    for (const uri of ["/redfish/v1/Systems", "/redfish/v1/Chassis", "/redfish/v1/Managers"]) {
+      const body = await facade.json(uri);
+      expect(body["Members@odata.count"], uri).toBeGreaterThanOrEqual(3);
+    }
+    expect(facade.cluster.forwards.length).toBe(afterDiscovery);
+  });
+
+  it("counts a member that cannot be read as not answered, and does not reject", async () => {
+    facade = await startFacade(threeMembers());
+    await facade.cluster.simulator("bmc2").close();
+    const result = await warmUpFacade(facade.app, { collections: true });
+    expect(result.members).toBe(3);
+    expect(result.answered).toBe(2);
+  });
+
+  it("refuses an app it did not build", async () => {
+    facade = await startFacade(threeMembers());
+    const { default: Fastify } = await import("fastify");
+    const other = Fastify();
+    expect(() => warmUpFacade(other, { collections: false })).toThrow(/not made by buildApp/);
+    await other.close();
+  });
+});
+
+describe("root maps past their TTL", () => {
+  it("are served at once while one rediscovery runs", async () => {
+    facade = await startFacade(threeMembers(), { timeouts: { discoveryTtlMs: 50, memberCacheTtlMs: 0 } });
+    await facade.json("/redfish/v1/Systems");
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const before = facade.cluster.forwards.length;
+    // Ten polls at once past the TTL: each member's root is read again once, not once per poll.
+    await Promise.all(Array.from({ length: 10 }, () => facade.json("/redfish/v1/Systems")));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(pathsRead(before).filter((p) => p === "/redfish/v1")).toHaveLength(3);
+  });
+
+  it("do not hold a request while a member's root is read again", async () => {
+    // A read deadline longer than the test's: a request that waited for the held read would time out.
+    const timeouts = { discoveryTtlMs: 50, memberCacheTtlMs: 0, memberReadTimeoutMs: 60_000 };
+    facade = await startFacade(threeMembers(), { timeouts });
+    const first = await facade.json("/redfish/v1/Systems");
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    // From now on bmc1's service root does not answer until released.
+    const forward = facade.cluster.forward.bind(facade.cluster);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let rootReadsHeld = 0;
+    facade.cluster.forward = async (memberId, request) => {
+      if (request.path === "/redfish/v1" && facade.cluster.members().find((m) => m.id === memberId)?.name === "bmc1") {
+        rootReadsHeld++;
+        await held;
+      }
+      return forward(memberId, request);
+    };
+    const body = await facade.json("/redfish/v1/Systems");
+    expect(body.Members).toEqual(first.Members);
+    expect(rootReadsHeld).toBe(1);
+    release();
+    await warmUpFacade(facade.app, { collections: false });
+  });
+});
