@@ -117,6 +117,24 @@ describe("rpc", () => {
     expect(answers.map((answer) => (answer as { body: number }).body)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it("carries bodies several yamux windows long each way (window updates come once half a window is used)", async () => {
+    // 256 KiB is a yamux stream's initial window; these need updates mid-stream in both directions.
+    const large = "x".repeat(900 * 1024);
+    for (let round = 0; round < 3; round++) {
+      const answer = (await a.host.rpc.call(b.host.nodeId, "echo", { round, large })) as {
+        body: { round: number; large: string };
+      };
+      expect(answer.body.round).toBe(round);
+      expect(answer.body.large).toBe(large);
+    }
+    const many = await Promise.all(
+      Array.from({ length: 4 }, (_, n) => c.host.rpc.call(b.host.nodeId, "echo", { n, large: large.slice(n) })),
+    );
+    expect(many.map((answer) => (answer as { body: { large: string } }).body.large.length)).toEqual(
+      [0, 1, 2, 3].map((n) => large.length - n),
+    );
+  });
+
   it("reports an unknown method, a failing handler with its code, and a timeout", async () => {
     await expect(a.host.rpc.call(b.host.nodeId, "nope")).rejects.toBeInstanceOf(RpcUnknownMethodError);
     const failure = await a.host.rpc.call(b.host.nodeId, "fail").catch((err: unknown) => err);
