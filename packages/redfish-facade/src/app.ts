@@ -65,13 +65,13 @@ const services = new WeakMap<FastifyInstance, FacadeService>();
 
 /**
  * Reads ahead, into `app`'s member cache, what a console's first requests need (see
- * FacadeService.warmUp): the agent calls it on a standby voter now and then, and at once when its
- * node takes over as PoC. Never rejects.
+ * FacadeService.warmUp): the agent calls it on a standby voter every few seconds, and at once when
+ * its node takes over as PoC. Never rejects.
  */
-export function warmUpFacade(app: FastifyInstance, scope: { readonly collections: boolean }): Promise<WarmUpResult> {
+export function warmUpFacade(app: FastifyInstance): Promise<WarmUpResult> {
   const service = services.get(app);
   if (service === undefined) throw new TypeError("warmUpFacade: the app was not made by buildApp");
-  return service.warmUp(scope);
+  return service.warmUp();
 }
 
 export function buildApp(init: FacadeInit): FastifyInstance {

@@ -91,7 +91,7 @@ export interface FacadeServiceOptions {
 export interface WarmUpResult {
   /** Members with a BMC. */
   readonly members: number;
-  /** Of those, the ones whose root map (and collections, when asked) were read. */
+  /** Of those, the ones whose root map and root collections were read. */
   readonly answered: number;
 }
 
@@ -156,22 +156,17 @@ export class FacadeService {
   }
 
   /**
-   * Reads ahead what a console's first requests would: every member's root map and, with
-   * `collections`, the root collections each one serves (Systems, Chassis, Managers), into the
-   * cache the requests read from. A node about to serve calls it so that the console's first poll
-   * finds answers instead of starting every member read itself. Never rejects; resolves with how
-   * many members answered.
+   * Reads ahead what a console's first requests would: every member's root map and the root
+   * collections each one serves (Systems, Chassis, Managers), into the cache the requests read
+   * from, so that a node about to serve answers the console's first polls at once. Never rejects;
+   * resolves with how many members answered.
    */
-  async warmUp(scope: { readonly collections: boolean }): Promise<WarmUpResult> {
+  async warmUp(): Promise<WarmUpResult> {
     const maps = await this.rootMaps();
     let answered = 0;
     await Promise.all(
       maps.map(async ({ member, map }) => {
         if ("kind" in map) return;
-        if (!scope.collections) {
-          answered++;
-          return;
-        }
         const reads = await Promise.all(
           ALWAYS_SERVED_COLLECTIONS.filter((c) => map.rootCollections.has(c)).map((c) =>
             this.reader.get(member, `/redfish/v1/${c}`),

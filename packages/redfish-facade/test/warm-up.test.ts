@@ -13,30 +13,26 @@ afterEach(async () => {
 const pathsRead = (from: number): string[] => facade.cluster.forwards.slice(from).map((f) => f.request.path);
 
 describe("warm-up", () => {
-  it("reads every member's root map, and with collections their Systems, Chassis and Managers", async () => {
+  it("reads every member's root map and its Systems, Chassis and Managers, so the first polls ask nobody", async () => {
     facade = await startFacade(threeMembers(), { timeouts: { memberCacheTtlMs: 60_000 } });
-    const discovery = await warmUpFacade(facade.app, { collections: false });
-    expect(discovery).toEqual({ members: 3, answered: 3 });
-    const afterDiscovery = facade.cluster.forwards.length;
-    expect(pathsRead(0).filter((p) => p === "/redfish/v1")).toHaveLength(3);
-
-    const takeover = await warmUpFacade(facade.app, { collections: true });
-    expect(takeover).toEqual({ members: 3, answered: 3 });
-    // Discovery already read the root links through the cache: nothing is asked twice.
-    expect(facade.cluster.forwards.length).toBe(afterDiscovery);
-
-    // The console's first polls are answered from what was read ahead.
+    expect(await warmUpFacade(facade.app)).toEqual({ members: 3, answered: 3 });
+    const read = pathsRead(0);
+    expect(read.filter((p) => p === "/redfish/v1")).toHaveLength(3);
+    for (const collection of ["Systems", "Chassis", "Managers"]) {
+      expect(read.filter((p) => p === `/redfish/v1/${collection}`)).toHaveLength(3);
+    }
+    const afterWarmUp = facade.cluster.forwards.length;
     for (const uri of ["/redfish/v1/Systems", "/redfish/v1/Chassis", "/redfish/v1/Managers"]) {
       const body = await facade.json(uri);
       expect(body["Members@odata.count"], uri).toBeGreaterThanOrEqual(3);
     }
-    expect(facade.cluster.forwards.length).toBe(afterDiscovery);
+    expect(facade.cluster.forwards.length).toBe(afterWarmUp);
   });
 
   it("counts a member that cannot be read as not answered, and does not reject", async () => {
     facade = await startFacade(threeMembers());
     await facade.cluster.simulator("bmc2").close();
-    const result = await warmUpFacade(facade.app, { collections: true });
+    const result = await warmUpFacade(facade.app);
     expect(result.members).toBe(3);
     expect(result.answered).toBe(2);
   });
@@ -45,7 +41,7 @@ describe("warm-up", () => {
     facade = await startFacade(threeMembers());
     const { default: Fastify } = await import("fastify");
     const other = Fastify();
-    expect(() => warmUpFacade(other, { collections: false })).toThrow(/not made by buildApp/);
+    expect(() => warmUpFacade(other)).toThrow(/not made by buildApp/);
     await other.close();
   });
 });
@@ -86,6 +82,6 @@ describe("root maps past their TTL", () => {
     expect(body.Members).toEqual(first.Members);
     expect(rootReadsHeld).toBe(1);
     release();
-    await warmUpFacade(facade.app, { collections: false });
+    await warmUpFacade(facade.app);
   });
 });

@@ -434,7 +434,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     cleanups.push(() => vipApp.close());
     // A voter that may be elected keeps its member cache ready to answer (facade-warm-up.ts).
     const facadeWarmUp = startFacadeWarmUp({
-      warmUp: (scope) => warmUpFacade(vipApp, scope),
+      warmUp: () => warmUpFacade(vipApp),
       isStandbyVoter: () => {
         const status = driver.status();
         if (config.role === "witness" || status.role === "leader" || !status.voters.includes(selfId)) return false;

@@ -1,23 +1,30 @@
 // Keeps a would-be PoC ready to answer. A node that takes over starts with an empty member cache:
 // its first `GET /redfish/v1/Systems` would read every member's service root and each root link
-// (about ten reads per member) before the one read it needs, while the console waits. So:
-//   - a standby voter (one that may be elected) reads every member's root map now and then, in
-//     the background; the facade keeps serving the last map it has while it reads a fresh one;
-//   - the moment this node holds the lease, it reads the root collections (Systems, Chassis,
-//     Managers) of every member, at the same time as it claims the VIP, so the console's first
-//     polls join reads already in flight instead of starting them.
-// One warm-up of each kind runs at a time; neither ever rejects.
+// (about ten reads per member), then the collection itself, while the console waits. So:
+//   - a standby voter (one that may be elected) reads every member's root map and root
+//     collections (Systems, Chassis, Managers) every STANDBY_WARM_UP_INTERVAL_MS, in the
+//     background. The interval is inside the facade's stale-while-revalidate window, so if this
+//     node takes over, the console's first polls are answered at once from what it read last
+//     (seconds old, as a PoC's own cache may be) while fresh reads run;
+//   - the moment this node holds the lease, it reads them again, at the same time as it claims
+//     the VIP, so the reads the console's polls trigger are already in flight.
+// The cost on each BMC: three GETs per standby voter per interval (four standbys in a five-voter
+// cluster: three reads a second). One warm-up of each kind runs at a time; neither ever rejects.
 import type { WarmUpResult } from "@conclave/redfish-facade";
 import { type AgentLogger, silentLogger } from "../logger.ts";
 
-/** How often a standby voter rereads every member's root map (what a BMC serves at its root changes with its firmware). */
-export const STANDBY_WARM_UP_INTERVAL_MS = 60_000;
+/**
+ * How often a standby voter rereads every member's root collections. Shorter than the facade's
+ * default stale-while-revalidate window (memberCacheTtlMs + memberReadTimeoutMs, 5 s), which is
+ * how old an answer a new PoC may serve while it reads a fresh one.
+ */
+export const STANDBY_WARM_UP_INTERVAL_MS = 4_000;
 /** The first standby warm-up waits this long plus up to as much again, so a rack booting together does not read at once. */
 export const STANDBY_WARM_UP_FIRST_DELAY_MS = 5_000;
 
 export interface FacadeWarmUpInit {
   /** The facade's warm-up (warmUpFacade of @conclave/redfish-facade, bound to the node's app). */
-  readonly warmUp: (scope: { readonly collections: boolean }) => Promise<WarmUpResult>;
+  readonly warmUp: () => Promise<WarmUpResult>;
   /** True while this node is a voter that may be elected and is not the PoC. */
   readonly isStandbyVoter: () => boolean;
   readonly logger?: AgentLogger;
@@ -47,7 +54,7 @@ export function startFacadeWarmUp(init: FacadeWarmUpInit): FacadeWarmUp {
     if (stopped || inFlight.has(kind)) return;
     const startedMs = performance.now();
     const done = init
-      .warmUp({ collections: kind === "takeover" })
+      .warmUp()
       .then(
         (result) =>
           logger.debug(

@@ -33,9 +33,23 @@ export const MAX_DIAL_QUEUE_LENGTH = 64;
 export const DIAL_TIMEOUT_MS = 5_000;
 /** pnet nonce exchange, Noise handshake and Yamux negotiation of an inbound connection. */
 export const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
-/** pnet's nonce exchange: both ends send 24 bytes at once, so a second is generous even on a busy BMC. */
-export const PNET_HANDSHAKE_TIMEOUT_MS = 1_000;
+/**
+ * pnet's nonce exchange: both ends send 24 bytes at once. Milliseconds on an idle BMC; a CPU-starved
+ * one answered in over a second (a 32-BMC rack booting on two cores), and each timeout there cost
+ * a whole dial and its back-off.
+ */
+export const PNET_HANDSHAKE_TIMEOUT_MS = 3_000;
 export const MDNS_QUERY_INTERVAL_MS = 10_000;
+/**
+ * libp2p's connection monitor pings every connection this often and aborts one whose ping takes
+ * longer than P2P_PING_TIMEOUT_MIN_MS (its timeout adapts upwards from there). Its defaults (10 s,
+ * 5 s) aborted live connections of CPU-starved peers: a 32-BMC rack on two cores lost half its mesh
+ * every minute and reconnected in a storm of handshakes. Nothing in Conclave waits for a dead
+ * connection to be closed: Raft elects without it, member reads have their own deadlines, and a
+ * peer that comes back resets its old connections at their first segment.
+ */
+export const P2P_PING_INTERVAL_MS = 30_000;
+export const P2P_PING_TIMEOUT_MIN_MS = 20_000;
 
 export interface ConclaveHostInit {
   readonly privateKey: PrivateKey;
@@ -116,6 +130,10 @@ export async function createConclaveHost(init: ConclaveHostInit): Promise<Concla
       maxDialQueueLength: MAX_DIAL_QUEUE_LENGTH,
       dialTimeout: DIAL_TIMEOUT_MS,
       inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+    },
+    connectionMonitor: {
+      pingInterval: P2P_PING_INTERVAL_MS,
+      pingTimeout: { minTimeout: P2P_PING_TIMEOUT_MIN_MS },
     },
     services: {
       identify: identify(),
