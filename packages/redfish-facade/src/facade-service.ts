@@ -100,6 +100,7 @@ export class FacadeService {
   readonly reader: MemberReader;
   readonly discovery: MemberDiscovery;
   private readonly topology: ResolvedTopology;
+  private readonly timeouts: FacadeTimeouts;
   private readonly serves: (path: string) => boolean;
   /** Parts serving resources of their own (tasks, aggregate actions, updates): asked first. */
   readonly parts: FacadePart[] = [];
@@ -115,6 +116,7 @@ export class FacadeService {
   constructor(options: FacadeServiceOptions) {
     this.cluster = options.cluster;
     this.topology = options.topology;
+    this.timeouts = options.timeouts;
     this.serves = options.serves;
     this.reader = new MemberReader({ cluster: options.cluster, timeouts: options.timeouts });
     this.discovery = new MemberDiscovery(this.reader, options.timeouts);
@@ -156,6 +158,16 @@ export class FacadeService {
   }
 
   /**
+   * How old a member's root collection (Systems, Chassis, Managers: a list of links) may be when
+   * served while it is read again: as long as its root map is trusted. What a BMC lists there
+   * changes when hardware does, and a node that takes over as PoC answers from what it read as a
+   * standby (warmUp) instead of waiting for every member.
+   */
+  private rootCollectionStaleness(): { readonly staleForMs: number } {
+    return { staleForMs: this.timeouts.discoveryTtlMs };
+  }
+
+  /**
    * Reads ahead what a console's first requests would: every member's root map and the root
    * collections each one serves (Systems, Chassis, Managers), into the cache the requests read
    * from, so that a node about to serve answers the console's first polls at once. Never rejects;
@@ -169,7 +181,7 @@ export class FacadeService {
         if ("kind" in map) return;
         const reads = await Promise.all(
           ALWAYS_SERVED_COLLECTIONS.filter((c) => map.rootCollections.has(c)).map((c) =>
-            this.reader.get(member, `/redfish/v1/${c}`),
+            this.reader.get(member, `/redfish/v1/${c}`, this.rootCollectionStaleness()),
           ),
         );
         if (reads.every((read) => read.kind === "answer")) answered++;
@@ -316,7 +328,8 @@ export class FacadeService {
       maps.map(({ member, map }): MemberRead | MemberRootMap | MemberMissing | Promise<MemberRead> => {
         if ("kind" in map) return map;
         const serves = key.includes("/") ? map.serviceCollections.has(key) : map.rootCollections.has(key);
-        return serves ? this.reader.get(member, path) : map;
+        if (!serves) return map;
+        return this.reader.get(member, path, key.includes("/") ? {} : this.rootCollectionStaleness());
       }),
     );
     const own = this.ownMembers(key);

@@ -130,9 +130,10 @@ export class MemberReader {
 
   /**
    * A GET of `path` (unprefixed, on the member), from the cache while it is fresh; past the TTL,
-   * the last answer while one refresh runs (bounded by the read deadline).
+   * the last answer while one refresh runs, for at most one read deadline more, or for
+   * `staleForMs` when the caller allows longer (a root collection's list of links).
    */
-  get(member: FacadeMember, path: string): Promise<MemberRead> {
+  get(member: FacadeMember, path: string, options: { readonly staleForMs?: number } = {}): Promise<MemberRead> {
     // The cluster's word that a BMC is gone beats a cached answer from before it went.
     if (!member.hasBmc || !member.bmcReachable) return this.fetch(member, path);
     const key = `${member.id} ${path}`;
@@ -142,7 +143,11 @@ export class MemberReader {
       if (ageMs < this.timeouts.memberCacheTtlMs) return Promise.resolve(cached.read);
       // Stale while revalidating: one request refreshes, the others keep getting the last answer
       // for at most one read deadline more, so a cache expiry never stalls a console's polling.
-      if (ageMs < this.timeouts.memberCacheTtlMs + this.timeouts.memberReadTimeoutMs + FORWARD_DEADLINE_GRACE_MS) {
+      const staleForMs = Math.max(
+        this.timeouts.memberCacheTtlMs + this.timeouts.memberReadTimeoutMs + FORWARD_DEADLINE_GRACE_MS,
+        options.staleForMs ?? 0,
+      );
+      if (ageMs < staleForMs) {
         void this.refresh(member, path, key);
         return Promise.resolve(cached.read);
       }

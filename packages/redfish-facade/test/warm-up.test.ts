@@ -84,4 +84,25 @@ describe("root maps past their TTL", () => {
     release();
     await warmUpFacade(facade.app);
   });
+
+  it("serve a root collection up to discoveryTtlMs old while it is read again, and a resource only briefly", async () => {
+    // Past the TTL plus the read deadline (about 270 ms here), within discoveryTtlMs.
+    const timeouts = { memberCacheTtlMs: 10, memberReadTimeoutMs: 10, discoveryTtlMs: 60_000 };
+    facade = await startFacade(threeMembers(), { timeouts });
+    const collection = await facade.json("/redfish/v1/Systems");
+    const resource = await facade.get("/redfish/v1/Systems/bmc1_system");
+    expect(resource.statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // bmc1 answers nothing from now on: its reads run into their deadline.
+    const forward = facade.cluster.forward.bind(facade.cluster);
+    facade.cluster.forward = async (memberId, request) => {
+      if (facade.cluster.members().find((m) => m.id === memberId)?.name === "bmc1") {
+        return new Promise(() => undefined);
+      }
+      return forward(memberId, request);
+    };
+    expect((await facade.json("/redfish/v1/Systems")).Members).toEqual(collection.Members);
+    // A resource's state (PowerState, Status) is not served that old: bmc1's system is missing now.
+    expect((await facade.get("/redfish/v1/Systems/bmc1_system")).statusCode).not.toBe(200);
+  });
 });

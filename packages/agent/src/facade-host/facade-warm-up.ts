@@ -2,23 +2,22 @@
 // its first `GET /redfish/v1/Systems` would read every member's service root and each root link
 // (about ten reads per member), then the collection itself, while the console waits. So:
 //   - a standby voter (one that may be elected) reads every member's root map and root
-//     collections (Systems, Chassis, Managers) every STANDBY_WARM_UP_INTERVAL_MS, in the
-//     background. The interval is inside the facade's stale-while-revalidate window, so if this
-//     node takes over, the console's first polls are answered at once from what it read last
-//     (seconds old, as a PoC's own cache may be) while fresh reads run;
+//     collections (Systems, Chassis, Managers: lists of links) every STANDBY_WARM_UP_INTERVAL_MS,
+//     in the background. The facade serves a root collection that old while it reads it again
+//     (as long as it trusts a root map), so if this node takes over, the console's first polls
+//     are answered at once;
 //   - the moment this node holds the lease, it reads them again, at the same time as it claims
-//     the VIP, so the reads the console's polls trigger are already in flight.
+//     the VIP, so fresh answers follow within one read.
 // The cost on each BMC: three GETs per standby voter per interval (four standbys in a five-voter
-// cluster: three reads a second). One warm-up of each kind runs at a time; neither ever rejects.
+// cluster: 0.6 a second). One warm-up of each kind runs at a time; neither ever rejects.
 import type { WarmUpResult } from "@conclave/redfish-facade";
 import { type AgentLogger, silentLogger } from "../logger.ts";
 
 /**
  * How often a standby voter rereads every member's root collections. Shorter than the facade's
- * default stale-while-revalidate window (memberCacheTtlMs + memberReadTimeoutMs, 5 s), which is
- * how old an answer a new PoC may serve while it reads a fresh one.
+ * default discoveryTtlMs (30 s), how old a root collection it serves while reading it again.
  */
-export const STANDBY_WARM_UP_INTERVAL_MS = 4_000;
+export const STANDBY_WARM_UP_INTERVAL_MS = 20_000;
 /** The first standby warm-up waits this long plus up to as much again, so a rack booting together does not read at once. */
 export const STANDBY_WARM_UP_FIRST_DELAY_MS = 5_000;
 
