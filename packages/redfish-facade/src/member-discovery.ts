@@ -35,6 +35,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function unreachable(member: FacadeMember): MemberMissing {
+  return { kind: "missing", reason: "unreachable", memberId: member.id, detail: `${member.name} is unreachable` };
+}
+
 /** `/redfish/v1/<segment>` -> segment; undefined for anything deeper or elsewhere. */
 function rootSegment(uri: string): string | undefined {
   const match = /^\/redfish\/v1\/([^/?#]+)\/?$/.exec(uri);
@@ -77,6 +81,10 @@ export class MemberDiscovery {
     const fresh = this.freshRootMap(member.id);
     if (fresh !== undefined) return fresh;
     const known = this.known.get(member.id);
+    // The cluster says the member is gone: what it said last, or missing, at once. A discovery
+    // started before that was known (a standby's warm-up reading the PoC that then died) would
+    // hold the request until its read deadline.
+    if (!member.bmcReachable) return known ?? unreachable(member);
     const pending = this.rediscover(member);
     if (known?.complete === true) {
       pending.catch(() => undefined); // nobody waits for this one: its failure keeps the known map

@@ -105,4 +105,23 @@ describe("root maps past their TTL", () => {
     // A resource's state (PowerState, Status) is not served that old: bmc1's system is missing now.
     expect((await facade.get("/redfish/v1/Systems/bmc1_system")).statusCode).not.toBe(200);
   });
+
+  it("do not wait for the discovery of a member the cluster has since called unreachable", async () => {
+    // A read deadline longer than the test's: a request that waited for the held read would time out.
+    facade = await startFacade(threeMembers(), { timeouts: { memberReadTimeoutMs: 60_000 } });
+    const forward = facade.cluster.forward.bind(facade.cluster);
+    const bmc1 = facade.cluster.members().find((m) => m.name === "bmc1")!;
+    facade.cluster.forward = async (memberId, request) => {
+      if (memberId === bmc1.id) return new Promise(() => undefined); // gone, link down
+      return forward(memberId, request);
+    };
+    // A standby's warm-up starts reading bmc1 (never discovered) before anyone knows it is gone.
+    void warmUpFacade(facade.app);
+    const members = facade.cluster.members.bind(facade.cluster);
+    facade.cluster.members = () => members().map((m) => (m.id === bmc1.id ? { ...m, bmcReachable: false } : m));
+    const response = await facade.get("/redfish/v1/Systems");
+    expect(response.statusCode).toBe(200);
+    const info = response.json()["@Message.ExtendedInfo"] as { MessageId: string }[];
+    expect(info.map((m) => m.MessageId)).toEqual([expect.stringContaining("CouldNotEstablishConnection")]);
+  });
 });

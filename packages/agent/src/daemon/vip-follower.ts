@@ -68,6 +68,14 @@ export function createVipFollower(init: VipFollowerInit): VipFollower {
       }
       try {
         await vip.claim(reason);
+        // The `ip` command may have run long after the check above (seconds on a starved
+        // machine): if the lease ran out meanwhile, give the address up now rather than when the
+        // late Raft loop notices.
+        if (!init.leaseHeldNow()) {
+          logger.warn({ reason }, "the VIP was claimed after the lease ran out: releasing it at once");
+          await vip.release("the lease ran out while the VIP was being claimed");
+          return;
+        }
         if (listener !== undefined && wanted && !listener.listening()) await listener.bind();
       } catch (error) {
         logger.error({ err: error, reason }, "could not claim the VIP; retrying while PoC");

@@ -94,6 +94,37 @@ describe("the VIP follower", () => {
     expect(follower.skippedClaims).toBe(1);
   });
 
+  it("gives the address up at once when the lease ran out while it was being added", async () => {
+    const fake = slowVip();
+    let lease = true;
+    let bound = false;
+    const follower = createVipFollower({
+      vip: fake.vip,
+      leaseHeldNow: () => lease,
+      listener: {
+        bind: async () => {
+          bound = true;
+        },
+        unbind: async () => undefined,
+        listening: () => bound,
+      },
+      logger: silentLogger,
+    });
+    follower.claim("acquired");
+    await tick();
+    lease = false; // `ip addr add` is slow; the lease runs out before it returns
+    await drain(fake);
+    await follower.settled();
+    expect(fake.log).toEqual([
+      "start claim (acquired)",
+      "done claim (acquired)",
+      "start release (the lease ran out while the VIP was being claimed)",
+      "done release (the lease ran out while the VIP was being claimed)",
+    ]);
+    expect(fake.held).toBe(false);
+    expect(bound).toBe(false);
+  });
+
   it("claims, binds the facade listener, and on release removes the address before closing it", async () => {
     const fake = slowVip();
     let listening = false;
