@@ -158,7 +158,7 @@ export class AgentFacadeCluster implements FacadeCluster {
         isPoc: record.id === pocId,
         hasBmc,
         health: record.health === null ? "Warning" : (HEALTH[record.health.status] ?? "Warning"),
-        bmcReachable: hasBmc && record.health?.bmcReachable === true && this.#agentHeard(record.id),
+        bmcReachable: hasBmc && record.health?.bmcReachable === true && this.#agentHeard(record.id, pocId),
         labels: operatorLabels(record.labels),
         ...(record.health === null ? {} : { diagnostics: diagnosticsOf(record.health) }),
       };
@@ -171,9 +171,9 @@ export class AgentFacadeCluster implements FacadeCluster {
    * the PoC hears every member (they answer its heartbeats); on any other node (a standby voter
    * warming its cache) a member's silence says nothing and every member counts as heard.
    */
-  #agentHeard(id: NodeId): boolean {
+  #agentHeard(id: NodeId, pocId: NodeId | null): boolean {
     const silence = this.#init.agentSilence;
-    if (silence === undefined || id === this.#init.selfId || this.#init.pocId() !== this.#init.selfId) return true;
+    if (silence === undefined || id === this.#init.selfId || pocId !== this.#init.selfId) return true;
     const at = silence.lastHeardAtMs(id);
     return at !== undefined && silence.nowMs() - at <= silence.silentAfterMs;
   }
