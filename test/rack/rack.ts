@@ -4,7 +4,7 @@
 // namespaces, processes, tmpfs mounts and the temp dir — is removed by `destroy()`, which tests call
 // from `afterAll`, and which also runs on SIGINT/SIGTERM of the test process.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,6 +17,11 @@ import { RackProcess } from "./process.ts";
 
 /** Where the programs run from: this checkout, or CONCLAVE_RACK_ROOT (e.g. a clean worktree). */
 const ROOT = process.env.CONCLAVE_RACK_ROOT ?? resolve(import.meta.dirname, "../..");
+/**
+ * A folder that keeps every process log of every rack when it is destroyed (one sub-folder per
+ * rack), for diagnosing a failure the last lines printed by a test do not explain. Unset: nothing is kept.
+ */
+const KEEP_LOGS_DIR = process.env.CONCLAVE_RACK_KEEP_LOGS;
 /** The programs a rack runs: the agent, its CLI and the simulated BMC. */
 interface RackPrograms {
   readonly agent: string;
@@ -444,6 +449,19 @@ export class Rack {
     this.destroySync();
   }
 
+  /** Copies every process log to CONCLAVE_RACK_KEEP_LOGS/<rack>/<node>-<process>.log, when set. */
+  private keepLogs(): void {
+    if (KEEP_LOGS_DIR === undefined) return;
+    const target = join(KEEP_LOGS_DIR, `${Date.now()}-${this.network.id}`);
+    mkdirSync(target, { recursive: true });
+    for (const node of this.nodes) {
+      for (const proc of [node.agent, node.simulator]) {
+        if (proc !== undefined && existsSync(proc.logFile))
+          cpSync(proc.logFile, join(target, `${node.name}-${proc === node.agent ? "agent" : "simulator"}.log`));
+      }
+    }
+  }
+
   /** What `destroy` does, synchronously (signal handlers cannot wait). Never throws. */
   destroySync(): void {
     for (const node of this.nodes) {
@@ -452,6 +470,7 @@ export class Rack {
       }
     }
     this.network.destroy();
+    this.keepLogs();
     for (const mount of this.mounts) run(["umount", "-l", mount], { allowFail: true });
     this.mounts.length = 0;
     rmSync(this.dir, { recursive: true, force: true });

@@ -215,13 +215,20 @@ export class OperationJournal {
    */
   async send(
     record: OperationRecord,
-    options: { readonly timeoutMs?: number; readonly attempts?: number } = {},
+    options: {
+      readonly timeoutMs?: number;
+      /** How long an owner that cannot be reached is sent to again (0: one send). */
+      readonly unreachableForMs?: number;
+      /** Checked before each resend: false (this node is no longer PoC) leaves the operation to the next PoC. */
+      readonly stillPoc?: () => boolean;
+    } = {},
   ): Promise<OperationRun> {
     const timeoutMs = options.timeoutMs ?? this.timeoutFor(record.action);
-    const attempts = Math.max(1, options.attempts ?? 1);
+    // Bounded by time, not by count: one unreachable send may take a dial timeout or an instant.
+    const resendUntilMs = performance.now() + Math.max(0, options.unreachableForMs ?? 0);
     this.#inFlight.add(record.id);
     try {
-      for (let attempt = 1; ; attempt++) {
+      for (;;) {
         let answer: OwnerAnswer;
         try {
           answer = await this.#withDeadline(
@@ -237,8 +244,9 @@ export class OperationJournal {
         } catch (error) {
           if (!(error instanceof UpstreamError)) throw error;
           // Unreachable: sent again with the same id (the owner runs an id at most once).
-          if (error.kind !== "timeout" && attempt < attempts) {
+          if (error.kind !== "timeout" && performance.now() + OPERATION_RESEND_DELAY_MS < resendUntilMs) {
             await sleep(OPERATION_RESEND_DELAY_MS);
+            if (options.stillPoc?.() === false) return { kind: "interrupted", reason: "no longer the PoC" };
             continue;
           }
           const reason: OperationFailureReason = error.kind === "timeout" ? "timeout" : "unreachable";
@@ -290,7 +298,7 @@ export class OperationJournal {
       record.taskId !== null &&
       this.#store.task(record.taskId)?.state === "Running"
     ) {
-      return this.send(record, { attempts: 1 });
+      return this.send(record);
     }
     return this.#settleFromAnswer(record, answer, "status");
   }

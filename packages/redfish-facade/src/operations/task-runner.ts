@@ -57,8 +57,12 @@ export const MEMBER_TASK_READ_TIMEOUT_MS = 5_000;
 export const MEMBER_TASK_READ_FAILURES_MAX = 30;
 /** How often an operation the owner reports as still running is asked about again. */
 export const OWNER_RUNNING_POLL_MS = 100;
-/** Sends of one task operation whose owner could not be reached before its subtask fails. */
-export const OPERATION_SEND_ATTEMPTS = 3;
+/**
+ * How long a task operation is sent again to an owner that cannot be reached before its subtask
+ * fails: long enough for the owner's agent to be restarted (a PoC that crashed mid-task comes back
+ * as a member in a few seconds, and the batch it owns is often the next one).
+ */
+export const OWNER_UNREACHABLE_MAX_MS = 30_000;
 
 const TASK_EVENT = "TaskEvent.1.0";
 /** A stage's delay is slept in slices, so a PoC that lost its role stops waiting soon. */
@@ -373,7 +377,10 @@ export class ClusterTaskRunner implements TaskRunner {
       if (!this.#stillPoc(term)) return undefined;
       const run = this.#journal.isInFlight(record.id)
         ? { kind: "running" as const }
-        : await this.#journal.send(record, { attempts: OPERATION_SEND_ATTEMPTS });
+        : await this.#journal.send(record, {
+            unreachableForMs: OWNER_UNREACHABLE_MAX_MS,
+            stillPoc: () => this.#stillPoc(term),
+          });
       if (run.kind === "interrupted") return undefined;
       if (run.kind === "finished") {
         record = run.record;

@@ -12,8 +12,11 @@ import {
   type OperationStore,
   subtaskOperationId,
   type TaskRecord,
+  UpstreamError,
 } from "../../src/index.ts";
 import { createFacadeOperations, type FacadeOperations } from "../../src/operations/facade-operations.ts";
+import { OPERATION_RESEND_DELAY_MS, OperationJournal } from "../../src/operations/operation-journal.ts";
+import type { OperationRecord } from "../../src/operations/operation-types.ts";
 import type { NewTaskPlan } from "../../src/operations/task-runner.ts";
 import { resolveTopology } from "../../src/topology.ts";
 import { TEST_TIMEOUTS, waitFor } from "../support/facade-fixture.ts";
@@ -112,6 +115,28 @@ function finished(store: OperationStore, id: string): Promise<TaskRecord> {
     const task = store.task(id);
     return task !== undefined && task.state !== "Running" ? task : undefined;
   }, `task ${id} to end`);
+}
+
+/**
+ * Makes `name`'s agent unreachable (as one restarting) for `forMs` from the first operation sent
+ * to it (forever when undefined); counts the sends it refused.
+ */
+function ownerDownFor(name: string, forMs: number | undefined): { refusedSends: number } {
+  const c = cluster as SimulatedCluster;
+  const execute = c.executeOperation.bind(c);
+  const seen = { refusedSends: 0 };
+  let downUntilMs: number | undefined;
+  (c as { executeOperation: SimulatedCluster["executeOperation"] }).executeOperation = async (memberId, execution) => {
+    if (memberId === `peer-${name}`) {
+      downUntilMs ??= Date.now() + (forMs ?? Number.POSITIVE_INFINITY);
+      if (Date.now() < downUntilMs) {
+        seen.refusedSends++;
+        throw new UpstreamError("unreachable", memberId, `${name}'s agent is restarting`);
+      }
+    }
+    return execute(memberId, execution);
+  };
+  return seen;
 }
 
 describe("the task runner", () => {
@@ -219,6 +244,69 @@ describe("the task runner", () => {
     // bmc1's operation (completed before the failover) was never sent again.
     const bmc1 = cluster.executions.filter((e) => e.memberName === "bmc1");
     expect(bmc1.length).toBe(1);
+  });
+
+  it("sends again to an owner whose agent is restarting until it is back: the subtask completes, run once", async () => {
+    cluster = await createSimulatedCluster(MEMBERS);
+    const store = createMemoryOperationStore();
+    const poc = startPoc(store);
+    const restarting = ownerDownFor("bmc2", 4 * OPERATION_RESEND_DELAY_MS);
+    const task = await poc.operations.tasks.start(
+      resetPlan([{ names: ["bmc1"] }, { names: ["bmc2"] }, { names: ["bmc3"] }]),
+    );
+    const done = await finished(store, task.id);
+    expect(done.state).toBe("Completed");
+    expect(done.subtasks.map((s) => s.state)).toEqual(["Completed", "Completed", "Completed"]);
+    expect(restarting.refusedSends).toBeGreaterThanOrEqual(2);
+    expect([await resets("bmc1"), await resets("bmc2"), await resets("bmc3")]).toEqual([1, 1, 1]);
+  });
+
+  it("an owner unreachable for longer than the send bound is failed as unreachable; a PoC that lost its role stops sending", async () => {
+    const members = await createSimulatedCluster(MEMBERS);
+    cluster = members;
+    const store = createMemoryOperationStore();
+    const service = new FacadeService({
+      cluster: members,
+      timeouts: TIMEOUTS,
+      topology: resolveTopology(undefined, [CLUSTER_MANAGER_ID]),
+      serves: () => false,
+    });
+    const journal = new OperationJournal({ service, store, timeouts: TIMEOUTS });
+    const down = ownerDownFor("bmc2", undefined);
+    const accept = async (id: string) =>
+      (await store.commit({
+        type: "operation.accept",
+        body: {
+          id,
+          memberId: "peer-bmc2",
+          action: reset("ForceRestart"),
+          facadePath: "/redfish/v1/Systems/bmc2_system/Actions/ComputerSystem.Reset",
+          term: members.term(),
+          taskId: null,
+          idempotencyKey: null,
+          atMs: Date.now(),
+        },
+      })) as OperationRecord;
+
+    const boundMs = 3 * OPERATION_RESEND_DELAY_MS;
+    const run = await journal.send(await accept("op-00000000000000d4"), { unreachableForMs: boundMs });
+    expect(run.kind).toBe("finished");
+    expect(run.kind === "finished" ? run.record : undefined).toMatchObject({
+      phase: "failed",
+      failure: { reason: "unreachable" },
+    });
+    // Sent every OPERATION_RESEND_DELAY_MS within the bound, then given up: a bounded count.
+    expect(down.refusedSends).toBeGreaterThanOrEqual(2);
+    expect(down.refusedSends).toBeLessThanOrEqual(boundMs / OPERATION_RESEND_DELAY_MS + 1);
+
+    // A PoC that lost its role leaves the operation accepted, for the next PoC to settle.
+    const interrupted = await journal.send(await accept("op-00000000000000e5"), {
+      unreachableForMs: 60_000,
+      stillPoc: () => false,
+    });
+    expect(interrupted).toMatchObject({ kind: "interrupted" });
+    expect(store.operation("op-00000000000000e5")?.phase).toBe("accepted");
+    expect(await resets("bmc2")).toBe(0);
   });
 
   it("hands leadership over before a stage that acts on the PoC's own member; the new PoC goes on", async () => {
