@@ -16,6 +16,11 @@ export class Progress {
   readonly inflights: number[] = [];
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /**
+   * Heard from during the CheckQuorum round before: status reports activity over the current and
+   * the last round, so a reader just after a round's reset does not see every follower silent.
+   */
+  activeLastRound = false;
   isLearner: boolean;
   /** The leader tick of the newest message this follower acknowledged (dates the lease). */
   ackedLeaseTick = Number.NEGATIVE_INFINITY;

@@ -57,6 +57,7 @@ export interface ProgressStatus {
   readonly match: number;
   readonly next: number;
   readonly state: "probe" | "replicate" | "snapshot";
+  /** Heard from in the current or the previous CheckQuorum round (one to two election timeouts). */
   readonly recentActive: boolean;
   readonly isLearner: boolean;
 }
@@ -223,7 +224,7 @@ export class RaftNode {
           match: p.match,
           next: p.next,
           state: p.state,
-          recentActive: p.recentActive,
+          recentActive: p.recentActive || p.activeLastRound,
           isLearner: p.isLearner,
         };
       }

@@ -300,13 +300,13 @@ export class Raft {
   private quorumActive(): boolean {
     let active = 0;
     for (const id of this.membership.voters) {
-      if (id === this.id) {
-        active++;
-        continue;
-      }
-      const progress = this.progress.get(id);
-      if (progress?.recentActive) active++;
-      if (progress) progress.recentActive = false;
+      if (id === this.id || this.progress.get(id)?.recentActive) active++;
+    }
+    // Every follower's round restarts, learners' too: their activity is what status reports.
+    for (const [id, progress] of this.progress) {
+      if (id === this.id) continue;
+      progress.activeLastRound = progress.recentActive;
+      progress.recentActive = false;
     }
     return active >= quorumSize(this.membership.voters.size);
   }

@@ -307,6 +307,40 @@ describe("thesis §6.2 CheckQuorum", () => {
   });
 });
 
+describe("follower activity in status (what the autopilot and transfers read)", () => {
+  it("a follower heard in the last CheckQuorum round stays active right after the next round starts", () => {
+    const network = new RaftNetwork({ ids: ["1", "2", "3"], electionTicks: 10, randomOffset: 9 });
+    network.elect("1");
+    // A round ends on the leader's tick; nothing is delivered after it yet.
+    network.tick("1", 10);
+    expect(network.node("1").status()).toMatchObject({ role: "leader" });
+    const progress = network.node("1").status().progress;
+    expect([progress["2"]?.recentActive, progress["3"]?.recentActive]).toEqual([true, true]);
+  });
+
+  it("a silent follower or learner is inactive after two rounds; one that answers is active", () => {
+    const network = new RaftNetwork({
+      ids: ["1", "2", "3", "4"],
+      voters: ["1", "2", "3"],
+      learners: ["4"],
+      electionTicks: 10,
+      randomOffset: 9,
+    });
+    network.elect("1");
+    network.isolate("3");
+    network.isolate("4");
+    for (let i = 0; i < 20; i++) {
+      network.tick("1");
+      network.tick("2");
+      network.stabilize();
+    }
+    const progress = network.node("1").status().progress;
+    expect(progress["2"]?.recentActive).toBe(true);
+    expect(progress["3"]?.recentActive).toBe(false);
+    expect(progress["4"]).toMatchObject({ isLearner: true, recentActive: false });
+  });
+});
+
 describe("thesis §4.2.3 disruptive servers", () => {
   it("a follower that heard from its leader within an election timeout ignores vote requests", () => {
     // init
