@@ -20,6 +20,13 @@ export const CONVERGE_TIMEOUT_MS = 60_000;
 export const THAW_RELEASE_GRACE_MS = 1_000;
 /** Bound on waiting for the console to be served again after healing. */
 const CONSOLE_RECOVERY_TIMEOUT_MS = 10_000;
+/**
+ * After healing, the PoC must hear every running member within this long: a member whose answers
+ * stop on the way (a connection dead on one side only) still follows the PoC, so convergence alone
+ * does not show it, but the PoC counts it silent and serves nothing of it.
+ */
+const MEMBER_HEARD_WITHIN_MS = 3_000;
+const MEMBER_HEARD_TIMEOUT_MS = 15_000;
 
 export interface CycleResult {
   readonly fault: string;
@@ -73,6 +80,23 @@ async function newPocOtherThan(rack: Rack, excluded: RackNode): Promise<{ node: 
   );
 }
 
+/** Running members the PoC has not heard from within MEMBER_HEARD_WITHIN_MS, with how long. */
+async function silentMembers(rack: Rack): Promise<string[]> {
+  const docs = (await rack.statuses()).filter((doc) => doc !== undefined);
+  const pocDoc = docs.find((doc) => doc.pocId !== null && doc.node.id === doc.pocId);
+  if (pocDoc === undefined) return ["no PoC answered"];
+  const silent: string[] = [];
+  for (const doc of docs) {
+    if (doc.node.id === pocDoc.node.id) continue;
+    const seen = pocDoc.members.find((member) => member.id === doc.node.id);
+    const lastContactMs = seen?.lastContactMs ?? null;
+    if (lastContactMs === null || lastContactMs > MEMBER_HEARD_WITHIN_MS) {
+      silent.push(`${doc.node.name} (last heard ${lastContactMs === null ? "never" : `${lastContactMs} ms ago`})`);
+    }
+  }
+  return silent;
+}
+
 export async function runCycle(
   rack: Rack,
   watch: VipWatch,
@@ -118,6 +142,19 @@ export async function runCycle(
         );
       }
     }
+  }
+  if (after !== undefined) {
+    try {
+      await eventually(
+        `the PoC to hear every member within ${MEMBER_HEARD_WITHIN_MS} ms`,
+        async () => ((await silentMembers(rack)).length === 0 ? true : undefined),
+        MEMBER_HEARD_TIMEOUT_MS,
+      );
+    } catch (err) {
+      violations.push(`${(err as Error).message}: ${(await silentMembers(rack)).join(", ")}`);
+    }
+    const throughVip = rack.connectionsThroughVip();
+    if (throughVip.length > 0) violations.push(`agent connections through the VIP: ${throughVip.join("; ")}`);
   }
   const healedAt = Date.now();
   try {

@@ -22,6 +22,8 @@ const ROOT = process.env.CONCLAVE_RACK_ROOT ?? resolve(import.meta.dirname, "../
  * rack), for diagnosing a failure the last lines printed by a test do not explain. Unset: nothing is kept.
  */
 const KEEP_LOGS_DIR = process.env.CONCLAVE_RACK_KEEP_LOGS;
+/** The agents' log level (CONCLAVE_RACK_LOG_LEVEL=debug for a diagnosis; `info` by default). */
+const LOG_LEVEL = process.env.CONCLAVE_RACK_LOG_LEVEL ?? "info";
 /** The programs a rack runs: the agent, its CLI and the simulated BMC. */
 interface RackPrograms {
   readonly agent: string;
@@ -128,7 +130,7 @@ export class RackNode {
       [...launcher, init.programs.agent, "--config", init.configFile],
       join(init.dir, "agent.log"),
       {
-        CONCLAVE_LOG_LEVEL: "info",
+        CONCLAVE_LOG_LEVEL: LOG_LEVEL,
         NOTIFY_SOCKET: "",
         ...init.agentEnv,
       },
@@ -426,6 +428,28 @@ export class Rack {
       },
       timeoutMs,
     );
+  }
+
+  /**
+   * Agent-to-agent TCP connections that run through the VIP, as `<namespace>: <local> <peer>`:
+   * there must be none (when the VIP moves, one end of such a connection dies without the other
+   * hearing of it).
+   */
+  connectionsThroughVip(): string[] {
+    const found: string[] = [];
+    for (const node of this.nodes) {
+      const lines = this.network.exec(node.host.namespace, ["ss", "-tnH", "state", "established"], {
+        allowFail: true,
+      });
+      for (const line of lines.split("\n")) {
+        const [local, peer] = line.trim().split(/\s+/).slice(-2);
+        if (local === undefined || peer === undefined) continue;
+        const onClusterPort = local.endsWith(`:${CLUSTER_PORT}`) || peer.endsWith(`:${CLUSTER_PORT}`);
+        const throughVip = local.startsWith(`${this.vip}:`) || peer.startsWith(`${this.vip}:`);
+        if (onClusterPort && throughVip) found.push(`${node.name}: ${local} ${peer}`);
+      }
+    }
+    return found;
   }
 
   /** The last lines of every process log, for a failed test's report. */

@@ -3,9 +3,7 @@
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { PeerDiscovery, PeerId, PeerInfo } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import { multiaddr } from "@multiformats/multiaddr";
 import { describe, expect, it } from "vitest";
-import { withoutLoopback } from "../src/p2p/host.ts";
 import { type QuietMdnsComponents, quietMdns } from "../src/p2p/quiet-mdns.ts";
 
 async function newPeerId(): Promise<PeerId> {
@@ -47,15 +45,5 @@ describe("quiet mDNS", () => {
     await discovery.stop();
     announce(a);
     expect(passed).toHaveLength(3);
-  });
-});
-
-describe("announced addresses", () => {
-  it("leave out loopback when the node has another address, and keep it when it is all there is", () => {
-    const lan = multiaddr("/ip4/10.1.2.3/tcp/7420");
-    const loopback = multiaddr("/ip4/127.0.0.1/tcp/7420");
-    const loopback6 = multiaddr("/ip6/::1/tcp/7420");
-    expect(withoutLoopback([loopback, lan, loopback6]).map(String)).toEqual([String(lan)]);
-    expect(withoutLoopback([loopback, loopback6]).map(String)).toEqual([String(loopback), String(loopback6)]);
   });
 });

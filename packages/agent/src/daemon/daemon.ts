@@ -255,6 +255,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       listen: config.listen,
       staticPeers: config.peers,
       mdns: config.mdns,
+      // The PoC listens on every address, the VIP included: peers must never connect through it.
+      floatingAddresses: config.vip.mode === "none" || vipAddress === undefined ? [] : [vipAddress],
       isPeerAllowed: admission.isPeerAllowed,
       onRaftMessage: (message) => {
         // Network events only enqueue.

@@ -10,6 +10,7 @@ import { tcp } from "@libp2p/tcp";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import { type AgentLogger, silentLogger } from "../logger.ts";
+import { announcedAddresses, FloatingAddresses } from "./address-policy.ts";
 import { discoveredPeerDialer } from "./discovered-peers.ts";
 import type { PeerGate } from "./network.ts";
 import { quietMdns } from "./quiet-mdns.ts";
@@ -59,6 +60,8 @@ export interface ConclaveHostInit {
   readonly listen: readonly string[];
   readonly staticPeers?: readonly string[];
   readonly mdns?: boolean;
+  /** IPs that move between nodes (the VIP): never announced, never dialled (see address-policy.ts). */
+  readonly floatingAddresses?: readonly string[];
   /** Consulted for every inbound stream on the Conclave protocols; others are reset. */
   readonly isPeerAllowed: PeerGate;
   readonly onRaftMessage: RaftTransportInit["onMessage"];
@@ -85,22 +88,6 @@ export interface ConclaveHost {
   connectedPeers(): string[];
 }
 
-/**
- * The addresses a node tells others (identify, mDNS): not its loopback ones when it has others. A
- * peer dialling "127.0.0.1:7420" reaches its own agent, fails Noise's identity check, and wastes a
- * handshake on every dial; in a 32-BMC rack that was one wasted handshake per peer per retry.
- * A node listening on loopback only (a demo, a test) still announces it.
- */
-export function withoutLoopback(addresses: Multiaddr[]): Multiaddr[] {
-  const reachable = addresses.filter((address) => !isLoopback(address));
-  return reachable.length > 0 ? reachable : addresses;
-}
-
-function isLoopback(address: Multiaddr): boolean {
-  const ip = address.getComponents().find((component) => component.name === "ip4" || component.name === "ip6");
-  return ip?.value !== undefined && (ip.value.startsWith("127.") || ip.value === "::1");
-}
-
 /** The mDNS service name: one per cluster, so unrelated clusters on a link do not even try each other. */
 export function mdnsServiceTag(clusterName: string): string {
   return `_conclave-${clusterName}._udp.local`;
@@ -109,11 +96,14 @@ export function mdnsServiceTag(clusterName: string): string {
 /** Builds the host, not started: call `start()`. */
 export async function createConclaveHost(init: ConclaveHostInit): Promise<ConclaveHost> {
   const logger = init.logger ?? silentLogger;
+  const floating = new FloatingAddresses(init.floatingAddresses ?? []);
   const libp2p = await createLibp2p({
     start: false,
     privateKey: init.privateKey,
     nodeInfo: { userAgent: "conclave" },
-    addresses: { listen: [...init.listen], announceFilter: withoutLoopback },
+    addresses: { listen: [...init.listen], announceFilter: (addresses) => announcedAddresses(addresses, floating) },
+    // A peer store may still hold a floating address (learnt before, or from a static peer list).
+    connectionGater: { denyDialMultiaddr: (address) => floating.covers(address) },
     transports: [tcp({ maxConnections: MAX_TCP_CONNECTIONS })],
     connectionProtector: preSharedKey({ psk: init.clusterSecret, timeout: PNET_HANDSHAKE_TIMEOUT_MS }),
     connectionEncrypters: [noise()],
