@@ -50,6 +50,7 @@ import {
   readAdminCredentialFile,
 } from "../facade-state/index.ts";
 import { HealthPolicy } from "../health/health-policy.ts";
+import { healthChanged } from "../health/health-change.ts";
 import type { HealthReport } from "../health/health-report.ts";
 import { createHealthSampler, type HealthSampler } from "../health/health-sampler.ts";
 import { readClusterSecret } from "../identity/cluster-secret.ts";
@@ -641,7 +642,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     const healthDiffers = (record: MemberRecord | undefined): boolean =>
       record !== undefined &&
       latestHealth !== undefined &&
-      (record.health?.status !== latestHealth.level || record.health.bmcReachable !== latestHealth.bmcReachable);
+      healthChanged(record.health, { status: latestHealth.level, bmcReachable: latestHealth.bmcReachable });
     const healthBody = (report: HealthReport) => ({
       status: report.level,
       bmcReachable: report.bmcReachable,
@@ -783,7 +784,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
           if (report.health !== undefined) memberReports.set(id, { health: report.health });
           return;
         }
-        if (report.health !== undefined && record.health?.status !== report.health.status) {
+        // A BMC that answers again at the same level (e.g. a warning for the disk) is news too.
+        if (report.health !== undefined && healthChanged(record.health, report.health)) {
           const body = report.health;
           propose("member.health", () => driver.propose(clusterCommands.reportHealth(id, body)));
           return;
