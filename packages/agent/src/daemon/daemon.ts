@@ -49,8 +49,8 @@ import {
   facadeStateExtensions,
   readAdminCredentialFile,
 } from "../facade-state/index.ts";
-import { HealthPolicy } from "../health/health-policy.ts";
 import { healthChanged } from "../health/health-change.ts";
+import { HealthPolicy } from "../health/health-policy.ts";
 import type { HealthReport } from "../health/health-report.ts";
 import { createHealthSampler, type HealthSampler } from "../health/health-sampler.ts";
 import { readClusterSecret } from "../identity/cluster-secret.ts";
