@@ -192,6 +192,7 @@ describe("timing profiles", () => {
       profile: "lan",
       tickMs: 50,
       heartbeatTicks: 2,
+      learnerHeartbeatRounds: 2,
       electionTicks: 10,
       leaseTicks: 7,
       heartbeatIntervalMs: 100,
@@ -220,5 +221,8 @@ describe("timing profiles", () => {
     expect(timing.leaseSafetyMarginMs).toBeGreaterThanOrEqual(timing.electionTimeoutMinMs / 5);
     // The lease outlives a heartbeat round, so one late heartbeat does not drop the VIP.
     expect(timing.leaseTicks).toBeGreaterThan(2 * timing.heartbeatTicks);
+    // A learner hears the leader at least twice within what the PoC calls silence.
+    const learnerIntervalMs = timing.learnerHeartbeatRounds * timing.heartbeatIntervalMs;
+    expect(2 * learnerIntervalMs).toBeLessThanOrEqual(timing.electionTimeoutMinMs);
   });
 });

@@ -16,6 +16,14 @@ export interface RaftConfig {
   /** Ticks between leader heartbeats; must be smaller than electionTicks. */
   readonly heartbeatTicks: number;
   /**
+   * Learners get every n-th heartbeat round (voters get every one): a learner neither votes nor
+   * holds the lease, and in a large group most members are learners, so this divides most of the
+   * leader's heartbeat traffic by n. A learner must still hear from the leader well within an
+   * election timeout (it is promoted with the contact it had): n x heartbeatTicks < electionTicks.
+   * Default 1.
+   */
+  readonly learnerHeartbeatRounds?: number;
+  /**
    * How long (ticks) a leader's lease lasts after a quorum acknowledged a message it sent.
    * Must be smaller than electionTicks: followers refuse votes for electionTicks after
    * hearing from the leader, so the difference is the clock-drift margin.
@@ -46,6 +54,7 @@ export interface RaftConfig {
 export type ResolvedConfig = Required<RaftConfig>;
 
 export const CONFIG_DEFAULTS = Object.freeze({
+  learnerHeartbeatRounds: 1,
   preVote: true,
   checkQuorum: true,
   noCampaign: false,
@@ -93,6 +102,12 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     ...stripUndefined(config),
     leaseTicks,
   } as ResolvedConfig;
+  requirePositiveInteger("learnerHeartbeatRounds", resolved.learnerHeartbeatRounds);
+  if (resolved.learnerHeartbeatRounds * resolved.heartbeatTicks >= resolved.electionTicks) {
+    throw new InvalidConfigError(
+      `learnerHeartbeatRounds x heartbeatTicks must be smaller than electionTicks (got ${resolved.learnerHeartbeatRounds} x ${resolved.heartbeatTicks} >= ${resolved.electionTicks}): a learner must hear from the leader within an election timeout`,
+    );
+  }
   requirePositiveInteger("maxMessageBytes", resolved.maxMessageBytes);
   requirePositiveInteger("maxInflightMessages", resolved.maxInflightMessages);
   requirePositiveInteger("maxUncommittedBytes", resolved.maxUncommittedBytes);

@@ -75,6 +75,8 @@ export class Raft {
   private now = 0;
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
+  /** Heartbeat rounds sent in this term (learners get every learnerHeartbeatRounds-th). */
+  private heartbeatRound = 0;
   private randomizedElectionTimeout = 0;
   /** When this node last heard from a leader (boot counts: a restarted node does not vote at once). */
   private lastLeaderContact = 0;
@@ -188,6 +190,7 @@ export class Raft {
     this.leaderId = NO_NODE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.heartbeatRound = 0;
     this.resetRandomizedElectionTimeout();
     this.abortLeaderTransfer();
     this.votes = new Map();
@@ -797,8 +800,12 @@ export class Raft {
   }
 
   private broadcastHeartbeat(readRound: number): void {
+    // Learners only need to hear now and then (a read round confirms leadership with the voters).
+    const every = this.config.learnerHeartbeatRounds;
+    const learnersToo = every === 1 || (readRound === 0 && this.heartbeatRound++ % every === 0);
     for (const [id, progress] of this.progress) {
       if (id === this.id) continue;
+      if (progress.isLearner && !learnersToo) continue;
       this.send({
         type: "heartbeat",
         to: id,

@@ -7,6 +7,8 @@ export interface RaftTiming {
   /** Real time between two calls of `RaftNode.tick()`. */
   readonly tickMs: number;
   readonly heartbeatTicks: number;
+  /** Learners get every n-th heartbeat round (see LEARNER_HEARTBEAT_ROUNDS). */
+  readonly learnerHeartbeatRounds: number;
   /** Base election timeout T: each election waits a random time in [T, 2T) ticks. */
   readonly electionTicks: number;
   /** How long a leader's lease lasts after a quorum acknowledged it (leader's ticks). */
@@ -33,6 +35,13 @@ export interface RaftTiming {
  */
 const TICK_MS: Readonly<Record<TimingProfile, number>> = Object.freeze({ lan: 50, fast: 20 });
 const HEARTBEAT_TICKS = 2;
+/**
+ * Learners (every member past the five voters) get every second heartbeat round: at 32 BMCs that
+ * halves the heartbeats the leader sends and the answers it handles. Twice the heartbeat interval
+ * stays well inside what the PoC calls silence (the minimum election timeout, 2.5 times longer), so
+ * a learner never looks gone between two of its heartbeats.
+ */
+const LEARNER_HEARTBEAT_ROUNDS = 2;
 const ELECTION_TICKS = 10;
 /**
  * Ticks of the election timeout kept free of the lease for clock drift and a late leader timer:
@@ -71,6 +80,7 @@ export function resolveTiming(profile: TimingProfile): RaftTiming {
     profile,
     tickMs,
     heartbeatTicks: HEARTBEAT_TICKS,
+    learnerHeartbeatRounds: LEARNER_HEARTBEAT_ROUNDS,
     electionTicks,
     leaseTicks,
     heartbeatIntervalMs: HEARTBEAT_TICKS * tickMs,

@@ -90,7 +90,8 @@ const SNAPSHOT_READ_CHUNK_BYTES = 1024 * 1024;
 export type RaftDriverTiming = Pick<
   RaftTiming,
   "tickMs" | "heartbeatTicks" | "electionTicks" | "leaseTicks" | "leaseSafetyMarginMs"
->;
+> &
+  Partial<Pick<RaftTiming, "learnerHeartbeatRounds">>;
 
 export interface SnapshotPolicy {
   /** Snapshot after this many entries applied since the last snapshot... */
@@ -370,6 +371,7 @@ export class RaftDriver {
       random: new SeededRandom(init.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!),
       electionTicks: init.timing.electionTicks,
       heartbeatTicks: init.timing.heartbeatTicks,
+      learnerHeartbeatRounds: init.timing.learnerHeartbeatRounds ?? 1,
       leaseTicks: init.timing.leaseTicks,
       applied: this.#state.appliedIndex,
       noCampaign: this.#wantsNoCampaign(),

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SeededRandom } from "../../src/prng.ts";
 import { RaftNode } from "../../src/raft-node.ts";
 import { MemoryStorage } from "../../src/storage/memory-storage.ts";
-import type { Message } from "../../src/types.ts";
+import { ConfChangeType, type Message } from "../../src/types.ts";
 import { appendMessage, bootstrap, heartbeatMessage, RaftNetwork, Solo, voteRequest } from "../support/raft-network.ts";
 
 const basic = { preVote: false, checkQuorum: false };
@@ -338,6 +338,40 @@ describe("follower activity in status (what the autopilot and transfers read)", 
     expect(progress["2"]?.recentActive).toBe(true);
     expect(progress["3"]?.recentActive).toBe(false);
     expect(progress["4"]).toMatchObject({ isLearner: true, recentActive: false });
+  });
+});
+
+describe("learner heartbeats", () => {
+  it("learners get every n-th heartbeat round, voters every one; a promoted learner gets every one", () => {
+    const network = new RaftNetwork({
+      ids: ["1", "2", "3", "4"],
+      voters: ["1", "2", "3"],
+      learners: ["4"],
+      electionTicks: 10,
+      randomOffset: 9,
+      config: { learnerHeartbeatRounds: 3 },
+    });
+    network.elect("1");
+    const heartbeatsIn = (rounds: number): Record<string, number> => {
+      const counts: Record<string, number> = { "2": 0, "3": 0, "4": 0 };
+      for (let round = 0; round < rounds; round++) {
+        network.tick("1");
+        const heartbeats = network.take((message) => message.type === "heartbeat");
+        for (const message of heartbeats) {
+          counts[message.to] = (counts[message.to] ?? 0) + 1;
+          network.deliver(message);
+        }
+        network.stabilize();
+      }
+      return counts;
+    };
+    expect(heartbeatsIn(6)).toEqual({ "2": 6, "3": 6, "4": 2 });
+    expect(network.node("1").status().progress["4"]?.recentActive).toBe(true);
+
+    network.node("1").proposeConfChange({ type: ConfChangeType.AddVoter, nodeId: "4" });
+    network.stabilize();
+    expect(network.node("1").status().confState.voters).toContain("4");
+    expect(heartbeatsIn(6)).toEqual({ "2": 6, "3": 6, "4": 6 });
   });
 });
 

@@ -102,7 +102,9 @@ export class ClusterSimulator {
     this.shape = options.shape;
     this.random = new SeededRandom(options.seed);
     this.network = new SimulatedNetwork(new SeededRandom(options.seed ^ 0x2545f491));
-    this.config = { ...DEFAULT_NODE_CONFIG, ...options.config };
+    // Learners hear every heartbeat round, every second or every third, by seed.
+    const learnerHeartbeatRounds = 1 + (Math.floor(options.seed / SHAPES.length) % 3);
+    this.config = { ...DEFAULT_NODE_CONFIG, learnerHeartbeatRounds, ...options.config };
     this.makeDisk = options.disk ?? (() => new MemoryDisk());
     this.observer = this.makeObserver();
     const founders: NodeId[] = [];

@@ -62,6 +62,15 @@ describe("resolveConfig", () => {
     expect(resolveConfig({ ...base, leaseTicks: 9 }).leaseTicks).toBe(9);
   });
 
+  it("requires learners to hear from the leader within an election timeout", () => {
+    invalid({ learnerHeartbeatRounds: 0 }, "learnerHeartbeatRounds must be a positive integer, got 0");
+    invalid(
+      { learnerHeartbeatRounds: 5, heartbeatTicks: 2 },
+      "learnerHeartbeatRounds x heartbeatTicks must be smaller than electionTicks (got 5 x 2 >= 10)",
+    );
+    expect(resolveConfig({ ...base, learnerHeartbeatRounds: 4, heartbeatTicks: 2 }).learnerHeartbeatRounds).toBe(4);
+  });
+
   it("requires positive limits", () => {
     invalid({ maxMessageBytes: 0 }, "maxMessageBytes must be a positive integer");
     invalid({ maxInflightMessages: -2 }, "maxInflightMessages must be a positive integer");
