@@ -19,6 +19,13 @@ export const SLOW_BMC_LATENCY_MS = 5_000;
 const WAL_GARBAGE_BYTES = 97;
 /** Bound on the bytes the disk-full fault writes (the state tmpfs is smaller). */
 const DISK_FILL_MAX_BYTES = 512 * 1024 * 1024;
+/**
+ * How long the disk-full fault's heal waits for the agent to exit before deciding whether to
+ * restart it as systemd would: longer when it logged a fatal storage error (it shuts down in
+ * order), briefly otherwise (the fatal line may still be on its way to the log file).
+ */
+const STORAGE_FATAL_EXIT_WAIT_MS = 15_000;
+const STORAGE_EXIT_GRACE_MS = 3_000;
 
 export type FaultName =
   | "kill-process"
@@ -63,6 +70,14 @@ export interface Fault {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Fatal lines (pino level 60) in a node's agent log so far. */
+function fatalLines(node: RackNode): number {
+  return node.agent
+    .log()
+    .split("\n")
+    .filter((line) => line.startsWith('{"level":60')).length;
+}
 
 function followers(rack: Rack, poc: RackNode): RackNode[] {
   return rack.nodes.filter((node) => node !== poc && node.agent.running);
@@ -243,6 +258,7 @@ export const FAULTS: readonly Fault[] = [
     async inject({ rack, poc }) {
       // The agent may stop on the storage error: systemd's ExecStopPost then removes the VIP.
       void poc.agent.exit?.then(() => supervisorReleasesVip(rack, poc));
+      const fatalsBefore = fatalLines(poc);
       const filler = join(poc.stateDir, "filler");
       const fd = openSync(filler, "w");
       const block = Buffer.alloc(1024 * 1024);
@@ -258,7 +274,12 @@ export const FAULTS: readonly Fault[] = [
         heal: async () => {
           const { rmSync } = await import("node:fs");
           rmSync(filler, { force: true });
-          // An agent that stopped on a storage error is restarted, as systemd would.
+          // An agent that stopped on a storage error is restarted, as systemd would: one that
+          // logged the error and is still shutting down is waited for first.
+          if (poc.agent.running) {
+            const waitMs = fatalLines(poc) > fatalsBefore ? STORAGE_FATAL_EXIT_WAIT_MS : STORAGE_EXIT_GRACE_MS;
+            await Promise.race([poc.agent.exit, sleep(waitMs)]);
+          }
           if (!poc.agent.running) poc.agent.start();
         },
       };
