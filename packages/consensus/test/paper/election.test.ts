@@ -1,5 +1,6 @@
 // Proves leader election as the Raft paper (§5.1, §5.2, §5.4.1) and thesis (§4.2.3, §6.2, §9.6) describe it.
 import { describe, expect, it } from "vitest";
+import type { RaftConfig } from "../../src/config.ts";
 import { SeededRandom } from "../../src/prng.ts";
 import { RaftNode } from "../../src/raft-node.ts";
 import { MemoryStorage } from "../../src/storage/memory-storage.ts";
@@ -307,6 +308,20 @@ describe("thesis §6.2 CheckQuorum", () => {
   });
 });
 
+/** Voters 1, 2, 3 (1 elected) and learner 4, with exact election timeouts. */
+function threeVotersAndALearner(config: Partial<RaftConfig> = {}): RaftNetwork {
+  const network = new RaftNetwork({
+    ids: ["1", "2", "3", "4"],
+    voters: ["1", "2", "3"],
+    learners: ["4"],
+    electionTicks: 10,
+    randomOffset: 9,
+    config,
+  });
+  network.elect("1");
+  return network;
+}
+
 describe("follower activity in status (what the autopilot and transfers read)", () => {
   it("a follower heard in the last CheckQuorum round stays active right after the next round starts", () => {
     const network = new RaftNetwork({ ids: ["1", "2", "3"], electionTicks: 10, randomOffset: 9 });
@@ -319,14 +334,7 @@ describe("follower activity in status (what the autopilot and transfers read)", 
   });
 
   it("a silent follower or learner is inactive after two rounds; one that answers is active", () => {
-    const network = new RaftNetwork({
-      ids: ["1", "2", "3", "4"],
-      voters: ["1", "2", "3"],
-      learners: ["4"],
-      electionTicks: 10,
-      randomOffset: 9,
-    });
-    network.elect("1");
+    const network = threeVotersAndALearner();
     network.isolate("3");
     network.isolate("4");
     for (let i = 0; i < 20; i++) {
@@ -343,15 +351,7 @@ describe("follower activity in status (what the autopilot and transfers read)", 
 
 describe("learner heartbeats", () => {
   it("learners get every n-th heartbeat round, voters every one; a promoted learner gets every one", () => {
-    const network = new RaftNetwork({
-      ids: ["1", "2", "3", "4"],
-      voters: ["1", "2", "3"],
-      learners: ["4"],
-      electionTicks: 10,
-      randomOffset: 9,
-      config: { learnerHeartbeatRounds: 3 },
-    });
-    network.elect("1");
+    const network = threeVotersAndALearner({ learnerHeartbeatRounds: 3 });
     const heartbeatsIn = (rounds: number): Record<string, number> => {
       const counts: Record<string, number> = { "2": 0, "3": 0, "4": 0 };
       for (let round = 0; round < rounds; round++) {
