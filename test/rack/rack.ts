@@ -494,7 +494,12 @@ export class Rack {
       }
     }
     this.network.destroy();
-    this.keepLogs();
+    try {
+      this.keepLogs();
+    } catch (error) {
+      // Keeping logs is a diagnosis aid: the cleanup below must run whatever happened to it.
+      process.stderr.write(`rack: could not keep the logs in ${KEEP_LOGS_DIR}: ${(error as Error).message}\n`);
+    }
     for (const mount of this.mounts) run(["umount", "-l", mount], { allowFail: true });
     this.mounts.length = 0;
     rmSync(this.dir, { recursive: true, force: true });

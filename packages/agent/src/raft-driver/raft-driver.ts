@@ -371,7 +371,7 @@ export class RaftDriver {
       random: new SeededRandom(init.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!),
       electionTicks: init.timing.electionTicks,
       heartbeatTicks: init.timing.heartbeatTicks,
-      learnerHeartbeatRounds: init.timing.learnerHeartbeatRounds ?? 1,
+      learnerHeartbeatRounds: init.timing.learnerHeartbeatRounds,
       leaseTicks: init.timing.leaseTicks,
       applied: this.#state.appliedIndex,
       noCampaign: this.#wantsNoCampaign(),
