@@ -25,6 +25,8 @@ export interface CommandRunner {
    * exit, the stderr kept), CommandTimeoutError or CommandNotFoundError.
    */
   run(command: string, args: readonly string[], options?: CommandRunOptions): Promise<CommandResult>;
+  /** Gets ready to run these commands at once when asked (a runner with nothing to prepare may omit it). */
+  prepare?(commands: readonly string[]): void;
 }
 
 export interface ExecFileRunnerInit {
@@ -37,7 +39,8 @@ export interface ExecFileRunnerInit {
   readonly maxOutputBytes?: number;
 }
 
-const INSTALL_HINTS: Readonly<Record<string, string>> = {
+/** Where each command comes from, for the error that says it is missing. */
+export const INSTALL_HINTS: Readonly<Record<string, string>> = {
   ip: "Debian package iproute2",
   arping: "Debian package iputils-arping",
   na6: "Debian package ipv6toolkit",

@@ -17,6 +17,12 @@ export {
 } from "./release-stale-vip.ts";
 export { serverListenerHook } from "./server-listener-hook.ts";
 export {
+  SHELL_QUEUE_MAX,
+  type ShellCommandRunner,
+  type ShellCommandRunnerInit,
+  shellCommandRunner,
+} from "./shell-command-runner.ts";
+export {
   ANNOUNCE_BURST_COUNT,
   ANNOUNCE_BURST_INTERVAL_MS,
   ANNOUNCE_REFRESH_INTERVAL_MS,

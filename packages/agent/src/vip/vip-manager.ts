@@ -26,8 +26,9 @@ import {
   VipReleaseError,
 } from "../errors.ts";
 import { type AgentLogger, silentLogger } from "../logger.ts";
-import { type CommandRunner, execFileRunner } from "./command-runner.ts";
+import type { CommandRunner } from "./command-runner.ts";
 import { defaultPrefix, parseIpAddrShow, sameAddress } from "./ip-address.ts";
+import { shellCommandRunner } from "./shell-command-runner.ts";
 
 /** Announcements right after a claim: neighbours that missed one (a busy switch, a lost frame) get the next. */
 export const ANNOUNCE_BURST_COUNT = 5;
@@ -68,7 +69,10 @@ export interface VipManagerInit {
   readonly interface?: string | undefined;
   /** Required in `loopback` mode. */
   readonly listener?: VipListenerHook | undefined;
-  /** Runs ip, arping and na6. Default: execFile on this host. */
+  /**
+   * Runs ip, arping and na6. Default: long-lived shells on this host (`shellCommandRunner`), closed
+   * by stop(); a runner passed in is the caller's to close.
+   */
   readonly runner?: CommandRunner | undefined;
   readonly announce?: Partial<AnnounceSchedule> | undefined;
   readonly logger?: AgentLogger | undefined;
@@ -124,7 +128,9 @@ export function createVipManager(init: VipManagerInit): VipManager {
   const vip = address ?? "";
   const ipv6 = isIPv6(vip);
   const prefix = init.prefix ?? defaultPrefix(vip);
-  const runner = init.runner ?? execFileRunner();
+  // The runner starts a shell only for the first command it runs: loopback and none modes run none.
+  const ownRunner = init.runner === undefined ? shellCommandRunner() : undefined;
+  const runner: CommandRunner = init.runner ?? ownRunner!;
   const listener = init.listener;
 
   let held = false;
@@ -373,13 +379,19 @@ export function createVipManager(init: VipManagerInit): VipManager {
   return {
     start: () =>
       serialize(async () => {
+        // The shells a claim uses are started now, not in the middle of a failover.
+        if (mode === "interface") runner.prepare?.(["ip", announceCommand()[0]]);
         await doRemoveStale("agent starting: not PoC yet");
       }),
     stop: (reason = "agent stopping") =>
       serialize(async () => {
         stopped = true;
-        if (held) await doRelease(reason);
-        else await stopAnnouncements();
+        try {
+          if (held) await doRelease(reason);
+          else await stopAnnouncements();
+        } finally {
+          ownRunner?.close();
+        }
       }),
     claim: (reason) => serialize(() => doClaim(reason)),
     release: (reason) => serialize(() => doRelease(reason)),

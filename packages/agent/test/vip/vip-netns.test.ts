@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFileRunner } from "../../src/vip/command-runner.ts";
 import { releaseStaleVip } from "../../src/vip/release-stale-vip.ts";
+import { type ShellCommandRunner, shellCommandRunner } from "../../src/vip/shell-command-runner.ts";
 import { createVipManager, type VipManager } from "../../src/vip/vip-manager.ts";
 import { inNamespace, Lab, type Namespace, namespaceSupportProblem } from "./netns.ts";
 
@@ -22,13 +23,22 @@ if (problem !== undefined) {
   console.warn(`vip-netns.test.ts: IPv6 part skipped: ${ipv6Problem}`);
 }
 
+/** Shells started for the tests' managers (the agent's runner), ended after all. */
+const shells: ShellCommandRunner[] = [];
+
+function shellsIn(namespace: Namespace): ShellCommandRunner {
+  const runner = shellCommandRunner({ prefix: ["ip", "netns", "exec", namespace.name] });
+  shells.push(runner);
+  return runner;
+}
+
 function managerIn(namespace: Namespace, address: string, prefix: number): VipManager {
   return createVipManager({
     mode: "interface",
     address,
     prefix,
     interface: "eth0",
-    runner: execFileRunner({ prefix: ["ip", "netns", "exec", namespace.name] }),
+    runner: shellsIn(namespace),
     announce: { burstIntervalMs: 100 },
   });
 }
@@ -74,6 +84,7 @@ describe.skipIf(problem !== undefined)("VIP in network namespaces (root)", () =>
 
   afterAll(async () => {
     for (const manager of managers) await manager.stop().catch(() => undefined);
+    for (const runner of shells) runner.close();
     lab?.cleanup();
   });
 
@@ -136,12 +147,13 @@ describe.skipIf(problem !== undefined)("VIP in network namespaces (root)", () =>
       mode: "interface",
       address: VIP4,
       interface: "nosuch0",
-      runner: execFileRunner({ prefix: ["ip", "netns", "exec", b.name] }),
+      runner: shellsIn(b),
     });
     await expect(wrong.claim("test")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_INTERFACE" });
-    const runner = execFileRunner({ prefix: ["ip", "netns", "exec", b.name] });
-    await expect(runner.run("conclave-no-such-command", [])).rejects.toMatchObject({
-      code: "AGENT_ERR_COMMAND_NOT_FOUND",
-    });
+    for (const runner of [execFileRunner({ prefix: ["ip", "netns", "exec", b.name] }), shellsIn(b)]) {
+      await expect(runner.run("conclave-no-such-command", [])).rejects.toMatchObject({
+        code: "AGENT_ERR_COMMAND_NOT_FOUND",
+      });
+    }
   });
 });
