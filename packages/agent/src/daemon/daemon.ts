@@ -499,13 +499,14 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
           : undefined,
       logger: logger.child({ component: "vip" }),
     });
-    const claimVip = (reason: string): void => vipFollower.claim(reason);
+    const claimVip = (reason: string): Promise<void> => vipFollower.claim(reason);
     const releaseVip = (reason: string): Promise<void> => vipFollower.release(reason);
     let pocSinceTerm = 0;
     const planner = new MembershipPlanner(config, logger.child({ component: "autopilot" }));
     driver.on("leaseAcquired", ({ term }) => {
-      claimVip(`PoC in term ${term}: lease acquired`);
-      facadeWarmUp.takeover();
+      // The takeover's member reads wait for the claim: the console's first answers wait for the
+      // address and its announcement, and both wait for this process's event loop.
+      void claimVip(`PoC in term ${term}: lease acquired`).then(() => facadeWarmUp.takeover());
       if (pocSinceTerm !== term) {
         pocSinceTerm = term;
         planner.reset();

@@ -25,8 +25,11 @@ export interface VipFollowerInit {
 }
 
 export interface VipFollower {
-  /** Queues a claim; it runs only if, when its turn comes, the lease holds and no release was asked for since. */
-  claim(reason: string): void;
+  /**
+   * Queues a claim; it runs only if, when its turn comes, the lease holds and no release was asked
+   * for since. Resolves once it has run, claimed or not (failures are logged here, never rejected).
+   */
+  claim(reason: string): Promise<void>;
   /** Queues a release; resolves once the address is gone, rejects when it could not be removed (logged here). */
   release(reason: string): Promise<void>;
   /** The reconcile timer's check: claims or releases what the lease says, unless an operation is queued. */
@@ -58,9 +61,9 @@ export function createVipFollower(init: VipFollowerInit): VipFollower {
     return run;
   };
 
-  const claim = (reason: string): void => {
+  const claim = (reason: string): Promise<void> => {
     wanted = true;
-    void serialized(async () => {
+    return serialized(async () => {
       if (!wanted || !init.leaseHeldNow()) {
         skippedClaims++;
         logger.info({ reason, releaseAskedSince: !wanted }, "VIP claim skipped: the lease no longer holds");
@@ -107,7 +110,7 @@ export function createVipFollower(init: VipFollowerInit): VipFollower {
     reconcile: (leaseHeld) => {
       if (queued > 0) return;
       const serving = vip.status().held && (listener === undefined || listener.listening());
-      if (leaseHeld && !serving) claim("PoC with lease: retrying the claim");
+      if (leaseHeld && !serving) void claim("PoC with lease: retrying the claim");
       if (!leaseHeld && wanted) release("no lease").catch(() => undefined);
     },
     settled: async () => {
