@@ -504,8 +504,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     let pocSinceTerm = 0;
     const planner = new MembershipPlanner(config, logger.child({ component: "autopilot" }));
     driver.on("leaseAcquired", ({ term }) => {
-      // The takeover's member reads wait for the claim: the console's first answers wait for the
-      // address and its announcement, and both wait for this process's event loop.
+      // The takeover's member reads wait for the claim (and then TAKEOVER_WARM_UP_DELAY_MS): the
+      // console's first answers wait for the address, its announcement and this process's event loop.
       void claimVip(`PoC in term ${term}: lease acquired`).then(() => facadeWarmUp.takeover());
       if (pocSinceTerm !== term) {
         pocSinceTerm = term;

@@ -6,8 +6,10 @@
 //     in the background. The facade serves a root collection that old while it reads it again
 //     (as long as it trusts a root map), so if this node takes over, the console's first polls
 //     are answered at once;
-//   - the moment this node holds the lease, it reads them again, at the same time as it claims
-//     the VIP, so fresh answers follow within one read.
+//   - once this node has claimed the VIP, it reads them again, TAKEOVER_WARM_UP_DELAY_MS later:
+//     the console's first answers come from the standby reads, and reading every member at the
+//     moment of the takeover made those answers wait (on the 2-core rack, the first answer's
+//     median rose from about 20 to 45 ms).
 // The cost on each BMC: three GETs per standby voter per interval (four standbys in a five-voter
 // cluster: 0.6 a second). One warm-up of each kind runs at a time; neither ever rejects.
 import type { WarmUpResult } from "@conclave/redfish-facade";
@@ -20,6 +22,8 @@ import { type AgentLogger, silentLogger } from "../logger.ts";
 export const STANDBY_WARM_UP_INTERVAL_MS = 20_000;
 /** The first standby warm-up waits this long plus up to as much again, so a rack booting together does not read at once. */
 export const STANDBY_WARM_UP_FIRST_DELAY_MS = 5_000;
+/** How long a new PoC lets the console's first requests through before it reads every member again. */
+export const TAKEOVER_WARM_UP_DELAY_MS = 1_000;
 
 export interface FacadeWarmUpInit {
   /** The facade's warm-up (warmUpFacade of @conclave/redfish-facade, bound to the node's app). */
@@ -29,12 +33,14 @@ export interface FacadeWarmUpInit {
   readonly logger?: AgentLogger;
   readonly intervalMs?: number;
   readonly firstDelayMs?: number;
+  /** Default: TAKEOVER_WARM_UP_DELAY_MS; 0 reads at once. */
+  readonly takeoverDelayMs?: number;
   /** Default: Math.random (the first delay's jitter). */
   readonly random?: () => number;
 }
 
 export interface FacadeWarmUp {
-  /** This node just took over: read the root collections now. */
+  /** This node just took over: read the root collections again after the takeover delay. */
   takeover(): void;
   stop(): void;
   /** Settles once the warm-ups in flight have (tests). */
@@ -46,6 +52,8 @@ export function startFacadeWarmUp(init: FacadeWarmUpInit): FacadeWarmUp {
   const intervalMs = init.intervalMs ?? STANDBY_WARM_UP_INTERVAL_MS;
   const firstDelayMs = init.firstDelayMs ?? STANDBY_WARM_UP_FIRST_DELAY_MS;
   const random = init.random ?? Math.random;
+  const takeoverDelayMs = init.takeoverDelayMs ?? TAKEOVER_WARM_UP_DELAY_MS;
+  let takeoverTimer: NodeJS.Timeout | undefined;
   const inFlight = new Map<"standby" | "takeover", Promise<void>>();
   let stopped = false;
 
@@ -82,10 +90,22 @@ export function startFacadeWarmUp(init: FacadeWarmUpInit): FacadeWarmUp {
   timer.unref();
 
   return {
-    takeover: () => run("takeover"),
+    takeover: () => {
+      if (takeoverDelayMs <= 0) {
+        run("takeover");
+        return;
+      }
+      if (stopped || takeoverTimer !== undefined) return;
+      takeoverTimer = setTimeout(() => {
+        takeoverTimer = undefined;
+        run("takeover");
+      }, takeoverDelayMs);
+      takeoverTimer.unref();
+    },
     stop: () => {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(takeoverTimer);
     },
     idle: async () => {
       await Promise.all(inFlight.values());

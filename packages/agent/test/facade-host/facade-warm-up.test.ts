@@ -1,5 +1,5 @@
-// Proves when a node reads ahead for its facade: a standby voter on its interval, the PoC at once
-// on taking over, one warm-up of each kind at a time, and the interval inside the facade's
+// Proves when a node reads ahead for its facade: a standby voter on its interval, the PoC a delay
+// after taking over, one warm-up of each kind at a time, and the interval inside the facade's
 // stale-while-revalidate window (what makes a new PoC's first answers immediate).
 import { DEFAULT_FACADE_TIMEOUTS } from "@conclave/redfish-facade";
 import { afterEach, describe, expect, it } from "vitest";
@@ -37,7 +37,30 @@ describe("facade warm-up", () => {
     expect(calls).toBe(count);
   });
 
-  it("takes over at once, once while one is in flight, and never rejects", async () => {
+  it("takes over after the delay, once for several takeovers within it, and not once stopped", async () => {
+    let calls = 0;
+    warmUp = startFacadeWarmUp({
+      warmUp: async () => {
+        calls++;
+        return { members: 3, answered: 3 };
+      },
+      isStandbyVoter: () => false,
+      intervalMs: 60_000,
+      firstDelayMs: 60_000,
+      takeoverDelayMs: 40,
+    });
+    warmUp.takeover();
+    warmUp.takeover();
+    expect(calls).toBe(0);
+    await sleep(120);
+    expect(calls).toBe(1);
+    warmUp.takeover();
+    warmUp.stop();
+    await sleep(120);
+    expect(calls).toBe(1);
+  });
+
+  it("with no delay takes over at once, once while one is in flight, and never rejects", async () => {
     let calls = 0;
     let finish: () => void = () => undefined;
     let failNext = false;
@@ -52,6 +75,7 @@ describe("facade warm-up", () => {
       isStandbyVoter: () => false,
       intervalMs: 60_000,
       firstDelayMs: 60_000,
+      takeoverDelayMs: 0,
     });
     warmUp.takeover();
     warmUp.takeover();
