@@ -203,13 +203,20 @@ describe("timing profiles", () => {
     });
   });
 
-  it("fast: two fifths of each (20 ms ticks), elections from 200 ms", () => {
-    const lan = resolveTiming("lan");
-    const fast = resolveTiming("fast");
-    expect(fast.heartbeatIntervalMs).toBe((lan.heartbeatIntervalMs * 2) / 5);
-    expect(fast.electionTimeoutMinMs).toBe(200);
-    expect(fast.electionTimeoutMaxMs).toBe((lan.electionTimeoutMaxMs * 2) / 5);
-    expect(fast.leaseMs).toBe((lan.leaseMs * 2) / 5);
+  it("fast: 40 ms heartbeat, election in [160, 320) ms, lan's 40 ms margin for stalls kept", () => {
+    expect(resolveTiming("fast")).toEqual({
+      profile: "fast",
+      tickMs: 20,
+      heartbeatTicks: 2,
+      learnerHeartbeatRounds: 2,
+      electionTicks: 8,
+      leaseTicks: 5,
+      heartbeatIntervalMs: 40,
+      electionTimeoutMinMs: 160,
+      electionTimeoutMaxMs: 320,
+      leaseMs: 100,
+      leaseSafetyMarginMs: 40,
+    });
   });
 
   it.each(TIMING_PROFILES)("%s: the lease ends a drift margin before any follower may vote again", (profile) => {
