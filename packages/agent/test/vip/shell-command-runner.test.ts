@@ -1,6 +1,8 @@
 // The long-lived shells that run the VIP's commands: output and exit status come back per command,
 // words reach the command exactly as given, and a timeout, an abort, too much output or a dead
 // shell fail one command without harming the next.
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   jobScript,
@@ -16,6 +18,23 @@ function runner(init: Parameters<typeof shellCommandRunner>[0] = {}): ShellComma
   const created = shellCommandRunner(init);
   runners.push(created);
   return created;
+}
+
+/** This process's live children that are shells (the runner's: vitest's own workers are node). */
+function childShells(): number[] {
+  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8").trim();
+  if (children === "") return [];
+  return children.split(" ").map(Number).filter(isLiveShell);
+}
+
+function isLiveShell(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && /^(sh|dash|ash|bash)$/.test(readFileSync(`/proc/${pid}/comm`, "utf8").trim());
+  } catch {
+    return false; // exited and reaped
+  }
 }
 
 afterEach(() => {
@@ -111,6 +130,19 @@ describe("shellCommandRunner", () => {
       message: expect.stringMatching(/shell exited/),
     });
     expect((await shells.run("sh", ["-c", "echo alive"])).stdout).toBe("alive\n");
+  });
+
+  it("prepare() starts one shell per command ahead of the first run; close() ends them", async () => {
+    const before = new Set(childShells());
+    const shells = runner();
+    shells.prepare?.(["printf", "sleep", "printf"]);
+    const started = childShells().filter((pid) => !before.has(pid));
+    expect(started).toHaveLength(2);
+    expect((await shells.run("printf", ["ready"])).stdout).toBe("ready");
+    expect(childShells().filter((pid) => !before.has(pid))).toEqual(started);
+    shells.close();
+    for (let waited = 0; started.some(isLiveShell) && waited < 50; waited++) await sleep(20);
+    expect(started.filter(isLiveShell)).toEqual([]);
   });
 
   it(`refuses more than ${SHELL_QUEUE_MAX} waiting commands, and close() aborts the rest`, async () => {
