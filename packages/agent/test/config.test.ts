@@ -203,7 +203,7 @@ describe("timing profiles", () => {
     });
   });
 
-  it("fast: 40 ms heartbeat, election in [160, 320) ms, lan's 40 ms margin for stalls kept", () => {
+  it("fast: 40 ms heartbeat, election in [160, 320) ms, a 40 ms margin for stalls", () => {
     expect(resolveTiming("fast")).toEqual({
       profile: "fast",
       tickMs: 20,

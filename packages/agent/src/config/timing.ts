@@ -33,7 +33,8 @@ export interface RaftTiming {
  * skew (300 to 400 ms of silence); `fast` waits for four to eight missed heartbeats, and the first
  * of four followers' timers in [160, 320) ms fires after 192 ms on average, which leaves the
  * election, the claim and the announcement inside what that VRRP takes to notice. Its lease
- * (5 ticks, 100 ms) keeps `lan`'s 40 ms margin for stalls, and outlives two heartbeat rounds.
+ * (5 ticks, 100 ms) keeps the 40 ms margin for stalls it had with elections from 10 ticks, and
+ * outlives two heartbeat rounds.
  */
 const PROFILE_TICKS: Readonly<Record<TimingProfile, { readonly tickMs: number; readonly electionTicks: number }>> =
   Object.freeze({

@@ -153,7 +153,13 @@ class ShellLane {
       return;
     }
     const shell = this.shell ?? this.startShell();
-    if (shell === undefined) return; // startShell rejected the queue
+    if (shell instanceof Error) {
+      // spawn threw: this command and the queue behind it fail alike.
+      for (const failed of [job, ...this.queue.splice(0)]) {
+        failed.reject(new CommandFailedError(failed.command, failed.args, undefined, shell.message));
+      }
+      return;
+    }
     const running: RunningJob = {
       job,
       stdout: [],
@@ -178,15 +184,15 @@ class ShellLane {
     shell.stdin?.write(jobScript(job.command, job.args));
   }
 
-  private startShell(): ChildProcess | undefined {
+  /** The new shell, or why it could not be started (a spawn that fails later reports through shellGone). */
+  private startShell(): ChildProcess | Error {
     const [file = SHELL_PATH, ...args] = [...this.prefix, SHELL_PATH];
     let shell: ChildProcess;
     try {
       // detached: the shell leads a process group, so close() can end it with whatever it runs.
       shell = spawn(file, args, { stdio: ["pipe", "pipe", "pipe", "pipe"], detached: true, windowsHide: true });
     } catch (err) {
-      this.failAll(err instanceof Error ? err.message : String(err));
-      return undefined;
+      return err instanceof Error ? err : new Error(String(err));
     }
     this.shell = shell;
     // The shell must not keep the agent alive on its own: a job's timer does while one runs.
@@ -288,10 +294,6 @@ class ShellLane {
       else job.reject(new CommandFailedError(job.command, job.args, undefined, why));
     }
     if (!this.closed) this.next();
-  }
-
-  private failAll(why: string): void {
-    for (const job of this.queue.splice(0)) job.reject(new CommandFailedError(job.command, job.args, undefined, why));
   }
 }
 

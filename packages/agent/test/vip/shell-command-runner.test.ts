@@ -132,6 +132,15 @@ describe("shellCommandRunner", () => {
     expect((await shells.run("sh", ["-c", "echo alive"])).stdout).toBe("alive\n");
   });
 
+  it("fails every command when the shell cannot be started, whether spawn throws or reports it later", async () => {
+    const throws = runner({ prefix: ["conclave\0bad"] });
+    const missing = runner({ prefix: ["/nonexistent/conclave-no-such-prefix"] });
+    for (const shells of [throws, missing]) {
+      const runs = [shells.run("printf", ["a"]), shells.run("printf", ["b"])];
+      for (const run of runs) await expect(run).rejects.toMatchObject({ code: "AGENT_ERR_COMMAND_FAILED" });
+    }
+  });
+
   it("prepare() starts one shell per command ahead of the first run; close() ends them", async () => {
     const before = new Set(childShells());
     const shells = runner();
