@@ -63,8 +63,9 @@ import { type ConclaveHost, createConclaveHost } from "../p2p/host.ts";
 import type { RpcContext } from "../p2p/rpc.ts";
 import { bootstrapOnce, hasRaftState } from "../raft-driver/bootstrap.ts";
 import { RaftDriver } from "../raft-driver/raft-driver.ts";
+import { LEASE_GUARD_SLACK_SHARE_OF_MARGIN, type LeaseGuard, startLeaseGuard } from "../vip/lease-guard.ts";
 import { serverListenerHook } from "../vip/server-listener-hook.ts";
-import { createVipManager, type VipManager } from "../vip/vip-manager.ts";
+import { createVipManager, ipAddrDelCommand, type VipManager } from "../vip/vip-manager.ts";
 import { BOOTSTRAP_SETTLE_MS, formCluster, joinCluster } from "./cluster-formation.ts";
 import { ClusterOperations } from "./cluster-operations.ts";
 import { type ControlServer, createControlServer } from "./control-server.ts";
@@ -194,12 +195,25 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
 
     // ---- the VIP: a stale VIP from an earlier run goes before anything else.
     const vipAddress = config.vip.address;
+    // Interface mode: a stalled agent's VIP comes off when its lease ends (lease-guard.ts). Closed
+    // after the VIP manager has stopped (cleanups run in reverse).
+    let leaseGuard: LeaseGuard | undefined;
+    if (config.vip.mode === "interface" && vipAddress !== undefined && config.interface !== undefined) {
+      const guard = startLeaseGuard({
+        command: ipAddrDelCommand(vipAddress, config.vip.prefix, config.interface),
+        slackMs: timing.leaseSafetyMarginMs * LEASE_GUARD_SLACK_SHARE_OF_MARGIN,
+        logger: logger.child({ component: "vip" }),
+      });
+      leaseGuard = guard;
+      cleanups.push(() => guard.close());
+    }
     const vip: VipManager = createVipManager({
       mode: config.vip.mode,
       address: vipAddress,
       prefix: config.vip.prefix,
       interface: config.interface,
       listener: config.vip.mode === "loopback" ? claimListener : undefined,
+      leaseGuard,
       logger: logger.child({ component: "vip" }),
     });
     await vip.start();
@@ -383,6 +397,10 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       },
     );
     driverRef.current = driver;
+    if (leaseGuard !== undefined) {
+      const guard = leaseGuard;
+      driver.setLeaseWatcher((msLeft) => guard.publishLeaseLeft(msLeft));
+    }
     const metrics = new MetricsRegistry();
     const agentMetrics = registerAgentMetrics({
       registry: metrics,

@@ -324,6 +324,8 @@ export class RaftDriver {
   #stalledMsThisTurn = 0;
   /** Run at every lease loss; see setLeaseFence. */
   #leaseFence: ((reason: LeaseLostReason) => Promise<void>) | undefined;
+  /** Told the lease's remaining time after every turn and at every lease change; see setLeaseWatcher. */
+  #leaseWatcher: ((msLeft: number) => void) | undefined;
   /** The fence of the latest lease loss: pending until the VIP is released. */
   #fence: { settled: boolean; failed: boolean; startedAtMs: number } | undefined;
   /** TimeoutNow messages held until the fence settles (one per target at most). */
@@ -421,6 +423,16 @@ export class RaftDriver {
    */
   setLeaseFence(fence: (reason: LeaseLostReason) => Promise<void>): void {
     this.#leaseFence = fence;
+  }
+
+  /**
+   * `watch` is told how long the lease has left (0 when none is held) after every turn, and before
+   * a lease acquired or lost is reported: the lease guard sleeps until that end on a thread of its
+   * own, and takes the VIP off the interface if this loop is stalled past it.
+   */
+  setLeaseWatcher(watch: (msLeft: number) => void): void {
+    this.#leaseWatcher = watch;
+    this.#publishLease();
   }
 
   on<K extends keyof RaftDriverEvents>(event: K, listener: Listener<RaftDriverEvents[K]>): () => void {
@@ -999,15 +1011,21 @@ export class RaftDriver {
     if (this.#leaseHeld && !this.#leaseValid()) this.#loseLease(this.#lossReason());
   }
 
+  #publishLease(): void {
+    this.#leaseWatcher?.(this.#leaseHeld ? this.#leaseEndsAtMs() - this.#clock.now() : 0);
+  }
+
   #updateLease(): void {
     const valid = this.#leaseValid();
     if (this.#leaseHeld && !valid) this.#loseLease(this.#lossReason());
     else if (!this.#leaseHeld && valid) {
       this.#leaseHeld = true;
+      this.#publishLease();
       const term = this.#node.status().term;
       this.#logger.info({ term }, "lease acquired");
       this.#emit("leaseAcquired", { term });
     }
+    this.#publishLease();
   }
 
   #lossReason(): LeaseLostReason {
@@ -1021,6 +1039,7 @@ export class RaftDriver {
 
   #loseLease(reason: LeaseLostReason, stalledMs?: number): void {
     this.#leaseHeld = false;
+    this.#publishLease();
     const term = this.#node.status().term;
     this.#logger.warn({ term, reason, stalledMs }, "lease lost");
     this.#emit("leaseLost", stalledMs === undefined ? { term, reason } : { term, reason, stalledMs });

@@ -28,6 +28,7 @@ import {
 import { type AgentLogger, silentLogger } from "../logger.ts";
 import type { CommandRunner } from "./command-runner.ts";
 import { defaultPrefix, parseIpAddrShow, sameAddress } from "./ip-address.ts";
+import type { LeaseGuard } from "./lease-guard.ts";
 import { shellCommandRunner } from "./shell-command-runner.ts";
 
 /** Announcements right after a claim: neighbours that missed one (a busy switch, a lost frame) get the next. */
@@ -74,6 +75,12 @@ export interface VipManagerInit {
    * by stop(); a runner passed in is the caller's to close.
    */
   readonly runner?: CommandRunner | undefined;
+  /**
+   * Interface mode: removes the address if the lease runs out while this process is stalled
+   * (`lease-guard.ts`). Armed before each claim's `ip addr add`, disarmed before each release.
+   * The caller starts it with `ipAddrDelCommand` and closes it.
+   */
+  readonly leaseGuard?: LeaseGuard | undefined;
   readonly announce?: Partial<AnnounceSchedule> | undefined;
   readonly logger?: AgentLogger | undefined;
   readonly nowMs?: (() => number) | undefined;
@@ -106,6 +113,12 @@ export interface VipManager {
   status(): VipStatus;
 }
 
+/** The words of `ip addr del` for the VIP: what a release runs, and what the lease guard runs. */
+export function ipAddrDelCommand(vip: string, prefix: number | undefined, iface: string): string[] {
+  const length = prefix ?? defaultPrefix(vip);
+  return ["ip", ...(isIPv6(vip) ? ["-6"] : []), "addr", "del", `${vip}/${length}`, "dev", iface];
+}
+
 const ADDRESS_EXISTS = /File exists|already assigned/i;
 const ADDRESS_ABSENT = /Cannot assign requested address|address not found/i;
 const NOT_PERMITTED = /Operation not permitted|Permission denied/i;
@@ -132,6 +145,7 @@ export function createVipManager(init: VipManagerInit): VipManager {
   const ownRunner = init.runner === undefined ? shellCommandRunner() : undefined;
   const runner: CommandRunner = init.runner ?? ownRunner!;
   const listener = init.listener;
+  const guard = mode === "interface" ? init.leaseGuard : undefined;
 
   let held = false;
   let heldSinceMs: number | undefined;
@@ -191,7 +205,7 @@ export function createVipManager(init: VipManagerInit): VipManager {
     const firstOfBurst = sentSoFar === 0;
     const fire = (): void => {
       announceTimer = undefined;
-      if (generation !== announceGeneration) return;
+      if (generation !== announceGeneration || guard?.fired === true) return;
       const run = announceOnce(generation).then((keepGoing) => {
         if (keepGoing && generation === announceGeneration) scheduleAnnouncements(generation, sentSoFar + 1);
       });
@@ -260,7 +274,8 @@ export function createVipManager(init: VipManagerInit): VipManager {
 
   const deleteAddress = async (entryPrefix: number): Promise<boolean> => {
     try {
-      await runner.run("ip", [...(ipv6 ? ["-6"] : []), "addr", "del", `${vip}/${entryPrefix}`, "dev", iface]);
+      const [command, ...args] = ipAddrDelCommand(vip, entryPrefix, iface);
+      await runner.run(command!, args);
       return true;
     } catch (err) {
       if (err instanceof CommandFailedError && (ADDRESS_ABSENT.test(err.stderr) || NO_DEVICE.test(err.stderr))) {
@@ -320,14 +335,46 @@ export function createVipManager(init: VipManagerInit): VipManager {
     }
   };
 
+  // --- the lease guard (interface mode) ---
+  /** The guard took the address off while this process was stalled: it no longer holds the VIP. */
+  const noticeGuardFired = (): void => {
+    if (!held || guard?.fired !== true) return;
+    held = false;
+    heldSinceMs = undefined;
+    lastReason = "the lease ran out while this agent was stalled: the lease guard removed the VIP";
+    announceGeneration += 1;
+    if (announceTimer !== undefined) clearTimeout(announceTimer);
+    announceTimer = undefined;
+    announceAbort?.abort();
+    announceAbort = undefined;
+  };
+  guard?.onFired(noticeGuardFired);
+
   // --- operations ---
   const doClaim = async (reason: string): Promise<void> => {
     if (stopped) throw new VipClaimError(`cannot claim VIP ${vip}: the VIP manager is stopped`);
+    noticeGuardFired();
     if (held) return;
     const startedMs = nowMs();
     try {
-      if (mode === "interface") await addAddress();
-      else if (mode === "loopback") await bindListener();
+      if (mode === "interface") {
+        guard?.arm();
+        try {
+          await addAddress();
+        } catch (err) {
+          guard?.disarm();
+          throw err;
+        }
+        if (guard?.fired === true) {
+          // The lease ran out while the address was going on, and this process was too late to see
+          // it: the guard's `ip addr del` may have run before the add. Take it off again.
+          await removeFromInterface();
+          guard.disarm();
+          throw new VipClaimError(
+            `the lease ran out while VIP ${vip} was being claimed (this agent was stalled): it was removed again`,
+          );
+        }
+      } else if (mode === "loopback") await bindListener();
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
       logger.error({ err, vip: address, mode, reason }, "VIP claim failed");
@@ -343,6 +390,8 @@ export function createVipManager(init: VipManagerInit): VipManager {
 
   const doRelease = async (reason: string): Promise<void> => {
     const wasHeld = held;
+    // Before anything else: from here the release is this process's to do, not the guard's.
+    const guardFired = guard?.disarm() === true;
     await stopAnnouncements();
     const startedMs = nowMs();
     let removed = false;
@@ -363,7 +412,10 @@ export function createVipManager(init: VipManagerInit): VipManager {
     heldSinceMs = undefined;
     if (wasHeld || removed) {
       lastReason = reason;
-      logger.info({ vip: address, mode, reason, tookMs: nowMs() - startedMs }, "VIP released");
+      logger.info(
+        { vip: address, mode, reason, tookMs: nowMs() - startedMs, ...(guardFired ? { guardFired } : {}) },
+        "VIP released",
+      );
     } else {
       logger.debug({ vip: address, mode, reason }, "VIP release: not held");
     }
@@ -396,15 +448,18 @@ export function createVipManager(init: VipManagerInit): VipManager {
     claim: (reason) => serialize(() => doClaim(reason)),
     release: (reason) => serialize(() => doRelease(reason)),
     removeStaleVip: (reason) => serialize(() => doRemoveStale(reason)),
-    status: () => ({
-      mode,
-      address,
-      held,
-      heldSinceMs,
-      lastReason,
-      announcementsSent,
-      announcementFailures,
-      lastError,
-    }),
+    status: () => {
+      noticeGuardFired();
+      return {
+        mode,
+        address,
+        held,
+        heldSinceMs,
+        lastReason,
+        announcementsSent,
+        announcementFailures,
+        lastError,
+      };
+    },
   };
 }

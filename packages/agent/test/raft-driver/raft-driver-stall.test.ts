@@ -177,3 +177,60 @@ describe("lease fence", () => {
     expect(c.running().filter((driver) => driver !== leader && driver.status().role === "leader")).toEqual([]);
   });
 });
+
+describe("lease watcher (the lease guard's input)", () => {
+  type Seen = { kind: "publish"; msLeft: number; atMs: number } | { kind: "acquired" | "lost" };
+
+  function watchAll(c: TestCluster, time: ManualTime): Map<string, Seen[]> {
+    const seen = new Map<string, Seen[]>();
+    for (const id of ["a", "b", "c"]) {
+      const log: Seen[] = [];
+      seen.set(id, log);
+      const driver = c.driver(id);
+      driver.setLeaseWatcher((msLeft) => log.push({ kind: "publish", msLeft, atMs: time.now() }));
+      driver.on("leaseAcquired", () => log.push({ kind: "acquired" }));
+      driver.on("leaseLost", () => log.push({ kind: "lost" }));
+    }
+    return seen;
+  }
+
+  it("is told the lease's end before a lease acquired or lost is reported, and keeps it ahead of the clock while held", () => {
+    const { c, time, timers } = manualCluster();
+    const seen = watchAll(c, time);
+    const leader = leaseHolderAfter(c, time, 2_000);
+    const log = seen.get(leader.selfId)!;
+    const acquired = log.findIndex((entry) => entry.kind === "acquired");
+    expect(acquired).toBeGreaterThan(0);
+    expect(log[acquired - 1]).toMatchObject({ kind: "publish", msLeft: expect.any(Number) });
+    expect((log[acquired - 1] as { msLeft: number }).msLeft).toBeGreaterThan(0);
+    // Nodes without the lease are told 0, every time.
+    for (const [id, other] of seen) {
+      if (id === leader.selfId) continue;
+      expect(other.filter((entry) => entry.kind === "publish" && entry.msLeft !== 0)).toEqual([]);
+    }
+
+    // Steady state: each turn moves the end forward, and it stays ahead of the clock.
+    const from = log.length;
+    for (let i = 0; i < 30; i++) {
+      time.advance(10);
+      const last = log.filter((entry) => entry.kind === "publish").at(-1) as { msLeft: number; atMs: number };
+      expect(last.atMs + last.msLeft).toBeGreaterThan(time.now());
+    }
+    const ends = log
+      .slice(from)
+      .filter((entry) => entry.kind === "publish")
+      .map((entry) => (entry as { msLeft: number; atMs: number }).atMs + (entry as { msLeft: number }).msLeft);
+    expect(ends.length).toBeGreaterThan(10);
+    expect(ends).toEqual([...ends].sort((x, y) => x - y));
+
+    // A stall that outlasts the lease: the late turn reports 0 before it reports the loss.
+    timers.get(leader.selfId)!.pause();
+    time.advance(120);
+    const beforeResume = log.length;
+    timers.get(leader.selfId)!.resume();
+    const afterResume = log.slice(beforeResume);
+    const lost = afterResume.findIndex((entry) => entry.kind === "lost");
+    expect(lost).toBeGreaterThan(0);
+    expect(afterResume[lost - 1]).toMatchObject({ kind: "publish", msLeft: 0 });
+  });
+});

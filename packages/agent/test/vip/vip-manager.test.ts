@@ -9,7 +9,9 @@ import {
   createVipManager,
   type VipManagerInit,
 } from "../../src/vip/index.ts";
+import type { LeaseGuard, LeaseGuardFiring } from "../../src/vip/lease-guard.ts";
 import { releaseStaleVip } from "../../src/vip/release-stale-vip.ts";
+import { ipAddrDelCommand } from "../../src/vip/vip-manager.ts";
 import { FakeRunner } from "./fake-runner.ts";
 
 interface LogLine {
@@ -300,5 +302,164 @@ describe("releaseStaleVip (conclave vip release)", () => {
     const none = await releaseStaleVip({ vip: { mode: "none" }, interface: undefined }, { runner });
     expect(none.message).toMatch(/no VIP/);
     expect(runner.calls).toEqual([]);
+  });
+});
+
+/** A lease guard driven by the test: fire() does what the worker would (removes the address) and reports. */
+class FakeLeaseGuard implements LeaseGuard {
+  armed = false;
+  arms = 0;
+  #fired = false;
+  readonly #listeners = new Set<(firing: LeaseGuardFiring) => void>();
+  readonly #addresses: Set<string>;
+  constructor(addresses: Set<string>) {
+    this.#addresses = addresses;
+  }
+  publishLeaseLeft(): void {}
+  arm(): void {
+    this.armed = true;
+    this.#fired = false;
+    this.arms++;
+  }
+  disarm(): boolean {
+    const fired = this.#fired;
+    this.armed = false;
+    this.#fired = false;
+    return fired;
+  }
+  get fired(): boolean {
+    return this.#fired;
+  }
+  /** The lease ran out while armed: the worker's `ip addr del`, then its report (if `report`). */
+  fire(report = true): void {
+    if (!this.armed) throw new Error("the guard fires only while armed");
+    this.armed = false;
+    this.#fired = true;
+    this.#addresses.delete("10.0.0.100/24");
+    if (report) for (const listener of this.#listeners) listener({ lateMs: 20, tookMs: 3, ok: true, detail: "" });
+  }
+  onFired(listener: (firing: LeaseGuardFiring) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  async close(): Promise<void> {}
+}
+
+describe("interface mode with the lease guard", () => {
+  it("arms the guard before the address goes on and disarms it before it comes off", async () => {
+    const guard = new FakeLeaseGuard(runner.addresses);
+    const vip = manager({ leaseGuard: guard });
+    await vip.claim("PoC");
+    expect(guard.armed).toBe(true);
+    expect(runner.addresses.has("10.0.0.100/24")).toBe(true);
+    await vip.release("lease lost");
+    expect(guard.armed).toBe(false);
+    expect(runner.addresses.has("10.0.0.100/24")).toBe(false);
+    await vip.stop();
+  });
+
+  it("a claim that fails disarms the guard", async () => {
+    const guard = new FakeLeaseGuard(runner.addresses);
+    runner.on(/^ip addr add/, { fail: { stderr: "RTNETLINK answers: Operation not permitted" } });
+    const vip = manager({ leaseGuard: guard });
+    await expect(vip.claim("PoC")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_PERMISSION" });
+    expect(guard.armed).toBe(false);
+    await vip.stop();
+  });
+
+  it("once the guard has fired, the VIP is not held, announcements stop, and the next claim adds it again", async () => {
+    const guard = new FakeLeaseGuard(runner.addresses);
+    const vip = manager({ leaseGuard: guard });
+    await vip.claim("PoC");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runner.lines(ARPING)).toHaveLength(1);
+    guard.fire();
+    expect(vip.status()).toMatchObject({ held: false, lastReason: expect.stringMatching(/lease guard removed/) });
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_BURST_INTERVAL_MS * ANNOUNCE_BURST_COUNT);
+    expect(runner.lines(ARPING)).toHaveLength(1);
+    await vip.claim("PoC again: lease acquired");
+    expect(runner.addresses.has("10.0.0.100/24")).toBe(true);
+    expect(vip.status().held).toBe(true);
+    expect(guard.arms).toBe(2);
+    await vip.stop();
+  });
+
+  it("learns that the guard fired even before its report arrives (status, the next claim)", async () => {
+    const guard = new FakeLeaseGuard(runner.addresses);
+    const vip = manager({ leaseGuard: guard });
+    await vip.claim("PoC");
+    guard.fire(false);
+    expect(vip.status().held).toBe(false);
+    await vip.stop();
+  });
+
+  it("a guard that fired while the address was going on: the address is taken off again and the claim fails", async () => {
+    const guard = new FakeLeaseGuard(runner.addresses);
+    // The guard's `ip addr del` ran before this process's `ip addr add` landed.
+    runner.on(/^ip addr add/, { stdout: "", stderr: "" }, 1);
+    const add = runner.run.bind(runner);
+    runner.run = async (command: string, args: readonly string[]) => {
+      const result = await add(command, args);
+      if (args[1] === "add") {
+        guard.fire();
+        runner.addresses.add("10.0.0.100/24");
+      }
+      return result;
+    };
+    const vip = manager({ leaseGuard: guard });
+    await expect(vip.claim("PoC")).rejects.toThrow(/lease ran out while VIP 10\.0\.0\.100 was being claimed/);
+    expect(runner.addresses.has("10.0.0.100/24")).toBe(false);
+    expect(guard.armed).toBe(false);
+    expect(guard.fired).toBe(false);
+    expect(vip.status().held).toBe(false);
+    await vip.stop();
+  });
+
+  it("a release after the guard fired is quiet about the missing address and says the guard fired", async () => {
+    const guard = new FakeLeaseGuard(runner.addresses);
+    const vip = manager({ leaseGuard: guard });
+    await vip.claim("PoC");
+    guard.fire(false);
+    await vip.release("lease lost in term 3 (stall)");
+    expect(log.lines.filter((line) => line.level === "error")).toEqual([]);
+    expect(log.lines.find((line) => line.message === "VIP released")?.object).toMatchObject({ guardFired: true });
+    expect(guard.fired).toBe(false);
+    await vip.stop();
+  });
+
+  it("loopback mode never arms a guard", async () => {
+    const guard = new FakeLeaseGuard(runner.addresses);
+    const vip = manager({
+      mode: "loopback",
+      address: "127.0.0.42",
+      listener: { bind: async () => {}, unbind: async () => {} },
+      leaseGuard: guard,
+    });
+    await vip.claim("PoC");
+    expect(guard.arms).toBe(0);
+    await vip.stop();
+  });
+});
+
+describe("ipAddrDelCommand", () => {
+  it("spells the release's command for IPv4 and IPv6, with the default prefixes", () => {
+    expect(ipAddrDelCommand("10.0.0.100", 24, "eth0")).toEqual(["ip", "addr", "del", "10.0.0.100/24", "dev", "eth0"]);
+    expect(ipAddrDelCommand("10.0.0.100", undefined, "eth1")).toEqual([
+      "ip",
+      "addr",
+      "del",
+      "10.0.0.100/24",
+      "dev",
+      "eth1",
+    ]);
+    expect(ipAddrDelCommand("fd00::5", undefined, "eth0")).toEqual([
+      "ip",
+      "-6",
+      "addr",
+      "del",
+      "fd00::5/64",
+      "dev",
+      "eth0",
+    ]);
   });
 });

@@ -2,9 +2,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFileRunner } from "../../src/vip/command-runner.ts";
+import { startLeaseGuard } from "../../src/vip/lease-guard.ts";
 import { releaseStaleVip } from "../../src/vip/release-stale-vip.ts";
 import { type ShellCommandRunner, shellCommandRunner } from "../../src/vip/shell-command-runner.ts";
-import { createVipManager, type VipManager } from "../../src/vip/vip-manager.ts";
+import { createVipManager, ipAddrDelCommand, type VipManager } from "../../src/vip/vip-manager.ts";
 import { inNamespace, Lab, type Namespace, namespaceSupportProblem } from "./netns.ts";
 
 const VIP4 = "10.231.0.100";
@@ -140,6 +141,40 @@ describe.skipIf(problem !== undefined)("VIP in network namespaces (root)", () =>
     expect(hasAddress(a, VIP4)).toBe(false);
     expect((await releaseStaleVip(config, { runner })).removed).toBe(false);
     await crashed.stop(); // stops its announcement timer; the address is already gone
+  });
+
+  it("a stalled agent's VIP comes off when its lease ends: the lease guard acts while this thread is blocked", async () => {
+    const guard = startLeaseGuard({
+      command: ["ip", "netns", "exec", a.name, ...ipAddrDelCommand(VIP4, 24, "eth0")],
+      slackMs: 10,
+    });
+    try {
+      const stalled = createVipManager({
+        mode: "interface",
+        address: VIP4,
+        prefix: 24,
+        interface: "eth0",
+        runner: shellsIn(a),
+        leaseGuard: guard,
+      });
+      managers.push(stalled);
+      guard.publishLeaseLeft(1_000);
+      await stalled.claim("test: A elected");
+      expect(hasAddress(a, VIP4)).toBe(true);
+      // The last Raft turn saw 50 ms of lease left; then this process's loop stops for 600 ms.
+      guard.publishLeaseLeft(50);
+      const blockedUntil = Date.now() + 600;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600);
+      expect(Date.now()).toBeGreaterThanOrEqual(blockedUntil - 1);
+      // Checked before this thread has run anything else: the guard removed the address on its own.
+      expect(hasAddress(a, VIP4)).toBe(false);
+      await vi.waitFor(() => expect(stalled.status()).toMatchObject({ held: false }), POLL_LIMIT_MS);
+      // The late loop's own release finds nothing left to remove, and says so quietly.
+      await stalled.release("test: lease lost (stall)");
+      expect(hasAddress(a, VIP4)).toBe(false);
+    } finally {
+      await guard.close();
+    }
   });
 
   it("reports a missing interface and a missing command with their codes", async () => {
