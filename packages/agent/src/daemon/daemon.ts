@@ -65,7 +65,7 @@ import { bootstrapOnce, hasRaftState } from "../raft-driver/bootstrap.ts";
 import { RaftDriver } from "../raft-driver/raft-driver.ts";
 import { LEASE_GUARD_SLACK_SHARE_OF_MARGIN, type LeaseGuard, startLeaseGuard } from "../vip/lease-guard.ts";
 import { serverListenerHook } from "../vip/server-listener-hook.ts";
-import { createVipManager, ipAddrDelCommand, type VipManager } from "../vip/vip-manager.ts";
+import { ADDRESS_ABSENT, createVipManager, ipAddrDelCommand, type VipManager } from "../vip/vip-manager.ts";
 import { BOOTSTRAP_SETTLE_MS, formCluster, joinCluster } from "./cluster-formation.ts";
 import { ClusterOperations } from "./cluster-operations.ts";
 import { type ControlServer, createControlServer } from "./control-server.ts";
@@ -202,6 +202,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       const guard = startLeaseGuard({
         command: ipAddrDelCommand(vipAddress, config.vip.prefix, config.interface),
         slackMs: timing.leaseSafetyMarginMs * LEASE_GUARD_SLACK_SHARE_OF_MARGIN,
+        alreadyDone: ADDRESS_ABSENT,
         logger: logger.child({ component: "vip" }),
       });
       leaseGuard = guard;

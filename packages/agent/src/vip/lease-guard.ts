@@ -8,7 +8,8 @@
 // until the lease's end plus `slackMs` (the agent's loop goes first when it can; the slack is a
 // share of the lease safety margin, so the address is gone before a successor can claim it). The
 // Raft driver publishes the lease's end after every turn; the VIP manager arms the guard before
-// it adds the address and disarms it before it removes it. When the guard fires it runs `ip addr
+// it adds the address and disarms it once a release has removed it (a starved release can take a
+// second; the guard may get there first). When the guard fires it runs `ip addr
 // del` through a shell started beforehand, then reports to the agent's thread.
 //
 // Cost: the worker is one more V8 isolate, about 10 MB of private memory, and wakes about once per
@@ -38,6 +39,8 @@ export interface LeaseGuardInit {
   readonly command: readonly string[];
   /** How long past the lease's end the guard acts. */
   readonly slackMs: number;
+  /** Error output that means the work was already done (the release's own `ip addr del` got there first). */
+  readonly alreadyDone?: RegExp;
   /** The shell that runs the command. Default /bin/sh. */
   readonly shell?: string;
   readonly logger?: AgentLogger;
@@ -58,7 +61,7 @@ export interface LeaseGuard {
   publishLeaseLeft(msLeft: number): void;
   /** The VIP is going onto the interface: from now on the guard removes it when the lease ends. */
   arm(): void;
-  /** The VIP is coming off the interface by this process's hand: the guard stands down. True when it had fired. */
+  /** The VIP is off the interface by this process's hand: the guard stands down. True when it had fired. */
   disarm(): boolean;
   /** True from the guard firing until the next arm() or disarm(). */
   readonly fired: boolean;
@@ -104,7 +107,7 @@ export function startLeaseGuard(init: LeaseGuardInit): LeaseGuard {
   });
   worker.on("message", (message: GuardFiredMessage) => {
     if (message?.type !== "fired") return;
-    const ok = message.code === 0 && message.error === undefined;
+    const ok = message.error === undefined && (message.code === 0 || init.alreadyDone?.test(message.stderr) === true);
     const firing: LeaseGuardFiring = {
       lateMs: Math.round(message.lateMs * 10) / 10,
       tookMs: Math.round(message.tookMs * 10) / 10,
@@ -113,7 +116,7 @@ export function startLeaseGuard(init: LeaseGuardInit): LeaseGuard {
     };
     if (ok) {
       logger.warn(
-        { lateMs: firing.lateMs, tookMs: firing.tookMs },
+        { lateMs: firing.lateMs, tookMs: firing.tookMs, ...(firing.detail === "" ? {} : { detail: firing.detail }) },
         "the lease ran out while this agent was stalled: the lease guard removed the VIP",
       );
     } else {

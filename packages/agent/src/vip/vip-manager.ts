@@ -77,7 +77,7 @@ export interface VipManagerInit {
   readonly runner?: CommandRunner | undefined;
   /**
    * Interface mode: removes the address if the lease runs out while this process is stalled
-   * (`lease-guard.ts`). Armed before each claim's `ip addr add`, disarmed before each release.
+   * (`lease-guard.ts`). Armed before each claim's `ip addr add`, disarmed once a release removed it.
    * The caller starts it with `ipAddrDelCommand` and closes it.
    */
   readonly leaseGuard?: LeaseGuard | undefined;
@@ -120,7 +120,8 @@ export function ipAddrDelCommand(vip: string, prefix: number | undefined, iface:
 }
 
 const ADDRESS_EXISTS = /File exists|already assigned/i;
-const ADDRESS_ABSENT = /Cannot assign requested address|address not found/i;
+/** What `ip addr del` says when the address is not there (a release that found it gone already). */
+export const ADDRESS_ABSENT = /Cannot assign requested address|address not found/i;
 const NOT_PERMITTED = /Operation not permitted|Permission denied/i;
 const NO_DEVICE = /Cannot find device|does not exist/i;
 
@@ -390,8 +391,8 @@ export function createVipManager(init: VipManagerInit): VipManager {
 
   const doRelease = async (reason: string): Promise<void> => {
     const wasHeld = held;
-    // Before anything else: from here the release is this process's to do, not the guard's.
-    const guardFired = guard?.disarm() === true;
+    // The guard stays armed until the address is gone: on a starved machine this release's own
+    // `ip addr del` can take a second, and the guard may get there first (then ours finds nothing).
     await stopAnnouncements();
     const startedMs = nowMs();
     let removed = false;
@@ -408,6 +409,7 @@ export function createVipManager(init: VipManagerInit): VipManager {
         ? err
         : new VipReleaseError(`cannot release VIP ${vip}: ${lastError}`, { cause: err });
     }
+    const guardFired = guard?.disarm() === true;
     held = false;
     heldSinceMs = undefined;
     if (wasHeld || removed) {

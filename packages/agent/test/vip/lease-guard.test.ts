@@ -149,6 +149,20 @@ describe.skipIf(process.platform !== "linux")("lease guard", () => {
     expect(seen[0]).toMatchObject({ ok: false, detail: "RTNETLINK answers: Operation not permitted" });
   });
 
+  it("counts a failure that means the work was already done as done", async () => {
+    const guard = startLeaseGuard({
+      command: ["sh", "-c", "echo 'RTNETLINK answers: Cannot assign requested address' >&2; exit 2"],
+      slackMs: SLACK_MS,
+      alreadyDone: /Cannot assign requested address/,
+    });
+    guards.push(guard);
+    const seen = firings(guard);
+    guard.publishLeaseLeft(0);
+    guard.arm();
+    await waitFor(() => seen.length === 1);
+    expect(seen[0]).toMatchObject({ ok: true, detail: "RTNETLINK answers: Cannot assign requested address" });
+  });
+
   it("close() ends the worker and its standby shell", async () => {
     const before = childShells();
     const guard = markerGuard();

@@ -346,8 +346,14 @@ class FakeLeaseGuard implements LeaseGuard {
 }
 
 describe("interface mode with the lease guard", () => {
-  it("arms the guard before the address goes on and disarms it before it comes off", async () => {
+  it("arms the guard before the address goes on and keeps it armed until the address is off", async () => {
     const guard = new FakeLeaseGuard(runner.addresses);
+    const armedAt: string[] = [];
+    const run = runner.run.bind(runner);
+    runner.run = async (command: string, args: readonly string[]) => {
+      if (command === "ip" && (args[1] === "add" || args[1] === "del")) armedAt.push(`${args[1]} ${guard.armed}`);
+      return run(command, args);
+    };
     const vip = manager({ leaseGuard: guard });
     await vip.claim("PoC");
     expect(guard.armed).toBe(true);
@@ -355,6 +361,7 @@ describe("interface mode with the lease guard", () => {
     await vip.release("lease lost");
     expect(guard.armed).toBe(false);
     expect(runner.addresses.has("10.0.0.100/24")).toBe(false);
+    expect(armedAt).toEqual(["add true", "del true"]);
     await vip.stop();
   });
 
@@ -412,6 +419,16 @@ describe("interface mode with the lease guard", () => {
     expect(guard.armed).toBe(false);
     expect(guard.fired).toBe(false);
     expect(vip.status().held).toBe(false);
+    await vip.stop();
+  });
+
+  it("a release that fails leaves the guard armed", async () => {
+    const guard = new FakeLeaseGuard(runner.addresses);
+    const vip = manager({ leaseGuard: guard });
+    await vip.claim("PoC");
+    runner.on(/^ip addr del/, { fail: { stderr: "RTNETLINK answers: Operation not permitted" } }, 1);
+    await expect(vip.release("lease lost")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_PERMISSION" });
+    expect(guard.armed).toBe(true);
     await vip.stop();
   });
 
