@@ -3,7 +3,10 @@
 // (about ten reads per member), then the collection itself, while the console waits. So:
 //   - a standby voter (one that may be elected) reads every member's root map and root
 //     collections (Systems, Chassis, Managers: lists of links) every STANDBY_WARM_UP_INTERVAL_MS,
-//     in the background. The facade serves a root collection that old while it reads it again
+//     in the background. Until one such read has reached every member, it looks again every
+//     STANDBY_WARM_UP_RETRY_MS instead: a node that just started (a BMC rebooted after a fault)
+//     may be elected within seconds, and a cold cache made the console's first answers wait for
+//     every member (up to half a second on the 2-core rack). The facade serves a root collection that old while it reads it again
 //     (as long as it trusts a root map), so if this node takes over, the console's first polls
 //     are answered at once;
 //   - once this node has claimed the VIP, it reads them again, TAKEOVER_WARM_UP_DELAY_MS later:
@@ -21,7 +24,11 @@ import { type AgentLogger, silentLogger } from "../logger.ts";
  */
 export const STANDBY_WARM_UP_INTERVAL_MS = 20_000;
 /** The first standby warm-up waits this long plus up to as much again, so a rack booting together does not read at once. */
-export const STANDBY_WARM_UP_FIRST_DELAY_MS = 5_000;
+export const STANDBY_WARM_UP_FIRST_DELAY_MS = 1_000;
+/** Until a standby warm-up has reached every member: how soon to look again (not a standby yet, or members missing). */
+export const STANDBY_WARM_UP_RETRY_MS = 1_000;
+/** Warm-ups that missed a member, retried at STANDBY_WARM_UP_RETRY_MS before the interval takes over. */
+export const STANDBY_WARM_UP_RETRIES_MAX = 10;
 /** How long a new PoC lets the console's first requests through before it reads every member again. */
 export const TAKEOVER_WARM_UP_DELAY_MS = 1_000;
 
@@ -33,6 +40,7 @@ export interface FacadeWarmUpInit {
   readonly logger?: AgentLogger;
   readonly intervalMs?: number;
   readonly firstDelayMs?: number;
+  readonly retryMs?: number;
   /** Default: TAKEOVER_WARM_UP_DELAY_MS; 0 reads at once. */
   readonly takeoverDelayMs?: number;
   /** Default: Math.random (the first delay's jitter). */
@@ -51,11 +59,15 @@ export function startFacadeWarmUp(init: FacadeWarmUpInit): FacadeWarmUp {
   const logger = init.logger ?? silentLogger;
   const intervalMs = init.intervalMs ?? STANDBY_WARM_UP_INTERVAL_MS;
   const firstDelayMs = init.firstDelayMs ?? STANDBY_WARM_UP_FIRST_DELAY_MS;
+  const retryMs = init.retryMs ?? STANDBY_WARM_UP_RETRY_MS;
   const random = init.random ?? Math.random;
   const takeoverDelayMs = init.takeoverDelayMs ?? TAKEOVER_WARM_UP_DELAY_MS;
   let takeoverTimer: NodeJS.Timeout | undefined;
   const inFlight = new Map<"standby" | "takeover", Promise<void>>();
   let stopped = false;
+  /** A standby warm-up has reached every member (from then on, the interval). */
+  let reachedEveryMember = false;
+  let incompleteStandbyRuns = 0;
 
   const run = (kind: "standby" | "takeover"): void => {
     if (stopped || inFlight.has(kind)) return;
@@ -63,7 +75,11 @@ export function startFacadeWarmUp(init: FacadeWarmUpInit): FacadeWarmUp {
     const done = init
       .warmUp()
       .then(
-        (result) =>
+        (result) => {
+          if (kind === "standby") {
+            if (result.members > 0 && result.answered === result.members) reachedEveryMember = true;
+            else incompleteStandbyRuns++;
+          }
           logger.debug(
             {
               kind,
@@ -72,21 +88,29 @@ export function startFacadeWarmUp(init: FacadeWarmUpInit): FacadeWarmUp {
               tookMs: Math.round(performance.now() - startedMs),
             },
             "facade warmed up",
-          ),
-        (error: unknown) => logger.warn({ err: error, kind }, "facade warm-up failed"),
+          );
+        },
+        (error: unknown) => {
+          if (kind === "standby") incompleteStandbyRuns++;
+          logger.warn({ err: error, kind }, "facade warm-up failed");
+        },
       )
       .finally(() => inFlight.delete(kind));
     inFlight.set(kind, done);
   };
 
-  let timer: NodeJS.Timeout = setTimeout(
-    function tick() {
-      if (init.isStandbyVoter()) run("standby");
-      timer = setTimeout(tick, intervalMs);
-      timer.unref();
-    },
-    firstDelayMs + Math.floor(random() * firstDelayMs),
-  );
+  // The next look is scheduled once this one's warm-up has settled: its outcome picks the delay.
+  const tick = async (): Promise<void> => {
+    if (init.isStandbyVoter()) {
+      run("standby");
+      await inFlight.get("standby");
+    }
+    if (stopped) return;
+    const settled = reachedEveryMember || incompleteStandbyRuns >= STANDBY_WARM_UP_RETRIES_MAX;
+    timer = setTimeout(tick, settled ? intervalMs : retryMs);
+    timer.unref();
+  };
+  let timer: NodeJS.Timeout = setTimeout(tick, firstDelayMs + Math.floor(random() * firstDelayMs));
   timer.unref();
 
   return {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   type FacadeWarmUp,
   STANDBY_WARM_UP_INTERVAL_MS,
+  STANDBY_WARM_UP_RETRIES_MAX,
   startFacadeWarmUp,
 } from "../../src/facade-host/facade-warm-up.ts";
 
@@ -108,5 +109,52 @@ describe("facade warm-up", () => {
 
   it("rereads within the time the facade serves a root collection while it reads it again", () => {
     expect(STANDBY_WARM_UP_INTERVAL_MS).toBeLessThan(DEFAULT_FACADE_TIMEOUTS.discoveryTtlMs);
+  });
+});
+
+describe("facade warm-up before the first complete read", () => {
+  it("looks again every retry until a standby warm-up reaches every member, then keeps to the interval", async () => {
+    const results = [
+      { members: 4, answered: 0 }, // not a standby yet would not even run; here: members missing
+      { members: 4, answered: 3 },
+      { members: 4, answered: 4 },
+    ];
+    let calls = 0;
+    let standby = false;
+    warmUp = startFacadeWarmUp({
+      warmUp: async () => results[Math.min(calls++, results.length - 1)]!,
+      isStandbyVoter: () => standby,
+      intervalMs: 60_000,
+      firstDelayMs: 5,
+      retryMs: 15,
+      random: () => 0,
+    });
+    // Not a standby voter yet (still joining): nothing read, but looked at again soon.
+    await sleep(40);
+    expect(calls).toBe(0);
+    standby = true;
+    await sleep(150);
+    // Two incomplete reads, one complete, then the interval (60 s) takes over.
+    expect(calls).toBe(3);
+    await sleep(100);
+    expect(calls).toBe(3);
+  });
+
+  it("gives up retrying after STANDBY_WARM_UP_RETRIES_MAX incomplete reads", async () => {
+    let calls = 0;
+    warmUp = startFacadeWarmUp({
+      warmUp: async () => {
+        calls++;
+        if (calls % 2 === 0) throw new Error("member unreachable");
+        return { members: 4, answered: 1 };
+      },
+      isStandbyVoter: () => true,
+      intervalMs: 60_000,
+      firstDelayMs: 1,
+      retryMs: 5,
+      random: () => 0,
+    });
+    await sleep(400);
+    expect(calls).toBe(STANDBY_WARM_UP_RETRIES_MAX);
   });
 });
