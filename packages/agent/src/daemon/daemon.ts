@@ -94,6 +94,12 @@ import { createVipFollower } from "./vip-follower.ts";
 
 /** How often the daemon reconciles: VIP retries, the PoC's duties, this node's report to the PoC. */
 export const RECONCILE_INTERVAL_MS = 200;
+/**
+ * How long this node's own listen addresses are reused before libp2p is asked again: asking
+ * enumerates every network interface, and the reconcile timer compares them five times a second
+ * (a tenth of an idle member's CPU in a 32-BMC rack). Addresses change when an interface does.
+ */
+export const OWN_ADDRESSES_REFRESH_MS = 2_000;
 /** On SIGTERM a PoC waits at most this long for its successor before it lets go anyway. */
 export const SHUTDOWN_TRANSFER_WAIT_MS = 3_000;
 /** A successor remembers why leadership came to it for this long. */
@@ -637,14 +643,23 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       ...(hasBmc ? {} : { [BMC_LABEL]: NO_BMC_LABEL_VALUE }),
       ...(bmcHost === undefined ? {} : { [BMC_HOST_LABEL]: bmcHost }),
     };
+    let ownAddresses: { readonly atMs: number; readonly list: readonly string[] } | undefined;
+    const currentAddresses = (): readonly string[] => {
+      const nowMs = performance.now();
+      if (ownAddresses === undefined || nowMs - ownAddresses.atMs >= OWN_ADDRESSES_REFRESH_MS) {
+        const list = host
+          .getMultiaddrs()
+          .map(String)
+          // The VIP shows up among the listen addresses while held (interface mode): it is not this node's.
+          .filter((address) => vipAddress === undefined || !address.includes(`/${vipAddress}/`))
+          .sort()
+          .slice(0, MEMBER_ADDRESSES_MAX);
+        ownAddresses = { atMs: nowMs, list };
+      }
+      return ownAddresses.list;
+    };
     const desiredRecord = () => ({
-      // The VIP shows up among the listen addresses while held (interface mode): it is not this node's.
-      addresses: host
-        .getMultiaddrs()
-        .map(String)
-        .filter((address) => vipAddress === undefined || !address.includes(`/${vipAddress}/`))
-        .sort()
-        .slice(0, MEMBER_ADDRESSES_MAX),
+      addresses: [...currentAddresses()],
       priority: config.priority,
       labels: ownLabels,
       witness: config.role === "witness",
