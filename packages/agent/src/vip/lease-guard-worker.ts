@@ -33,7 +33,7 @@ export interface GuardFiredMessage {
   readonly error: string | undefined;
 }
 
-/** workerData: `{ view, line, shell, slackUs }`. Messages in: "check" (re-read the cells) and "close". */
+/** workerData: `{ view, line, shell, slackUs }`. Messages in: "check" (re-read the cells) and "close"; out: "ready", then GuardFiredMessage. */
 export const LEASE_GUARD_WORKER_SOURCE = `"use strict";
 const { parentPort, workerData } = require("node:worker_threads");
 const { spawn } = require("node:child_process");
@@ -117,5 +117,6 @@ parentPort.on("message", (message) => {
   parentPort.close();
 });
 standby = startShell();
+parentPort.postMessage("ready");
 check();
 `;

@@ -63,6 +63,8 @@ export interface LeaseGuard {
   arm(): void;
   /** The VIP is off the interface by this process's hand: the guard stands down. True when it had fired. */
   disarm(): boolean;
+  /** Resolves once the worker runs (it guards from then on; an arm() before is acted on then). */
+  readonly ready: Promise<void>;
   /** True from the guard firing until the next arm() or disarm(). */
   readonly fired: boolean;
   /** Called on this thread after the guard ran its command. Returns the unsubscribe. */
@@ -105,7 +107,16 @@ export function startLeaseGuard(init: LeaseGuardInit): LeaseGuard {
     // The VIP is still released by the Raft loop; only the stall cover is gone.
     logger.error({ err: error }, "the lease guard stopped: a stalled agent can no longer be kept from holding the VIP");
   });
-  worker.on("message", (message: GuardFiredMessage) => {
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  void exit.then(() => markReady());
+  worker.on("message", (message: GuardFiredMessage | "ready") => {
+    if (message === "ready") {
+      markReady();
+      return;
+    }
     if (message?.type !== "fired") return;
     const ok = message.error === undefined && (message.code === 0 || init.alreadyDone?.test(message.stderr) === true);
     const firing: LeaseGuardFiring = {
@@ -129,6 +140,7 @@ export function startLeaseGuard(init: LeaseGuardInit): LeaseGuard {
   });
 
   return {
+    ready,
     publishLeaseLeft(msLeft) {
       Atomics.store(view, LEASE_END_CELL, msLeft > 0 ? nowUs() + BigInt(Math.round(msLeft * 1000)) : 0n);
     },

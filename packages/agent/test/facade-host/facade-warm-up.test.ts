@@ -2,7 +2,7 @@
 // after taking over, one warm-up of each kind at a time, and the interval inside the facade's
 // stale-while-revalidate window (what makes a new PoC's first answers immediate).
 import { DEFAULT_FACADE_TIMEOUTS } from "@conclave/redfish-facade";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type FacadeWarmUp,
   STANDBY_WARM_UP_INTERVAL_MS,
@@ -133,9 +133,8 @@ describe("facade warm-up before the first complete read", () => {
     await sleep(40);
     expect(calls).toBe(0);
     standby = true;
-    await sleep(150);
     // Two incomplete reads, one complete, then the interval (60 s) takes over.
-    expect(calls).toBe(3);
+    await vi.waitFor(() => expect(calls).toBe(3), { timeout: 5_000 });
     await sleep(100);
     expect(calls).toBe(3);
   });
@@ -154,7 +153,8 @@ describe("facade warm-up before the first complete read", () => {
       retryMs: 5,
       random: () => 0,
     });
-    await sleep(400);
+    await vi.waitFor(() => expect(calls).toBe(STANDBY_WARM_UP_RETRIES_MAX), { timeout: 5_000 });
+    await sleep(100);
     expect(calls).toBe(STANDBY_WARM_UP_RETRIES_MAX);
   });
 });

@@ -79,11 +79,11 @@ describe.skipIf(process.platform !== "linux")("lease guard", () => {
   it("runs its command once the lease's end plus the slack has passed, while this thread is blocked", async () => {
     const guard = markerGuard();
     const seen = firings(guard);
-    await sleep(200); // the worker is up
+    await guard.ready;
     guard.publishLeaseLeft(50);
     guard.arm();
     const blockedFrom = Date.now();
-    blockThisThread(600);
+    blockThisThread(1_500);
     const blockedTo = Date.now();
     // The command ran while this thread could not have run anything.
     const [firedAt] = markerTimes();
@@ -102,10 +102,11 @@ describe.skipIf(process.platform !== "linux")("lease guard", () => {
   it("does nothing while the lease is renewed, and nothing once disarmed", async () => {
     const guard = markerGuard();
     const seen = firings(guard);
-    guard.publishLeaseLeft(40);
+    await guard.ready;
+    guard.publishLeaseLeft(300);
     guard.arm();
     for (let i = 0; i < 30; i++) {
-      guard.publishLeaseLeft(40);
+      guard.publishLeaseLeft(300);
       await sleep(10);
     }
     expect(guard.disarm()).toBe(false);
@@ -117,6 +118,7 @@ describe.skipIf(process.platform !== "linux")("lease guard", () => {
 
   it("never fires unarmed, however long ago the lease ended", async () => {
     const guard = markerGuard();
+    await guard.ready;
     guard.publishLeaseLeft(1);
     await sleep(200);
     guard.publishLeaseLeft(0);

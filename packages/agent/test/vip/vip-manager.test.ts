@@ -307,6 +307,7 @@ describe("releaseStaleVip (conclave vip release)", () => {
 
 /** A lease guard driven by the test: fire() does what the worker would (removes the address) and reports. */
 class FakeLeaseGuard implements LeaseGuard {
+  readonly ready = Promise.resolve();
   armed = false;
   arms = 0;
   #fired = false;

@@ -158,6 +158,7 @@ describe.skipIf(problem !== undefined)("VIP in network namespaces (root)", () =>
         leaseGuard: guard,
       });
       managers.push(stalled);
+      await guard.ready;
       guard.publishLeaseLeft(1_000);
       await stalled.claim("test: A elected");
       expect(hasAddress(a, VIP4)).toBe(true);
