@@ -74,6 +74,8 @@ export interface LeaseGuard {
 }
 
 const nowUs = (): bigint => process.hrtime.bigint() / 1000n;
+/** A lease end this much earlier than the last one published wakes the worker (see publishLeaseLeft). */
+const EARLIER_END_THRESHOLD_US = 1_000n;
 
 export function startLeaseGuard(init: LeaseGuardInit): LeaseGuard {
   if (init.command.length === 0) throw new RangeError("the lease guard needs a command");
@@ -142,7 +144,13 @@ export function startLeaseGuard(init: LeaseGuardInit): LeaseGuard {
   return {
     ready,
     publishLeaseLeft(msLeft) {
-      Atomics.store(view, LEASE_END_CELL, msLeft > 0 ? nowUs() + BigInt(Math.round(msLeft * 1000)) : 0n);
+      const endUs = msLeft > 0 ? nowUs() + BigInt(Math.round(msLeft * 1000)) : 0n;
+      const previousUs = Atomics.exchange(view, LEASE_END_CELL, endUs);
+      // The worker sleeps until the end it last read; an end moved earlier (a lease lost before
+      // its time) must wake it. Later ends, every turn, need not: it rereads when it wakes. (The
+      // same end, recomputed each turn from two clocks, wobbles by microseconds: not a move.)
+      const movedEarlier = endUs + EARLIER_END_THRESHOLD_US < previousUs;
+      if (movedEarlier && Atomics.load(view, STATE_CELL) === GUARD_ARMED) worker.postMessage("check");
     },
     arm() {
       if (closed) return;

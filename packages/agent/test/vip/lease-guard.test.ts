@@ -116,6 +116,18 @@ describe.skipIf(process.platform !== "linux")("lease guard", () => {
     expect(seen).toEqual([]);
   });
 
+  it("an end moved earlier (a lease lost before its time) wakes the guard", async () => {
+    const guard = markerGuard();
+    const seen = firings(guard);
+    await guard.ready;
+    guard.publishLeaseLeft(60_000);
+    guard.arm();
+    await sleep(50);
+    guard.publishLeaseLeft(0);
+    await waitFor(() => seen.length === 1);
+    expect(markerTimes()).toHaveLength(1);
+  });
+
   it("never fires unarmed, however long ago the lease ended", async () => {
     const guard = markerGuard();
     await guard.ready;
