@@ -220,7 +220,8 @@ export function createVipManager(init: VipManagerInit): VipManager {
     announceTimer.unref?.();
   };
 
-  const stopAnnouncements = async (): Promise<void> => {
+  /** Stops the schedule and aborts the announcement in flight, without waiting for it to end. */
+  const cancelAnnouncements = (): void => {
     announceGeneration += 1;
     if (announceTimer !== undefined) clearTimeout(announceTimer);
     announceTimer = undefined;
@@ -228,6 +229,10 @@ export function createVipManager(init: VipManagerInit): VipManager {
     // one packet within milliseconds; the rest of its second is spent waiting for replies).
     announceAbort?.abort();
     announceAbort = undefined;
+  };
+
+  const stopAnnouncements = async (): Promise<void> => {
+    cancelAnnouncements();
     if (announcing !== undefined) await announcing;
     announcing = undefined;
   };
@@ -343,11 +348,7 @@ export function createVipManager(init: VipManagerInit): VipManager {
     held = false;
     heldSinceMs = undefined;
     lastReason = "the lease ran out while this agent was stalled: the lease guard removed the VIP";
-    announceGeneration += 1;
-    if (announceTimer !== undefined) clearTimeout(announceTimer);
-    announceTimer = undefined;
-    announceAbort?.abort();
-    announceAbort = undefined;
+    cancelAnnouncements();
   };
   guard?.onFired(noticeGuardFired);
 
