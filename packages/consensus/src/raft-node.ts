@@ -74,6 +74,12 @@ export interface Status {
   readonly hasLease: boolean;
   /** Ticks left on the lease (0 without one). */
   readonly leaseTicksLeft: number;
+  /**
+   * Messages from a leader of this node's term stepped since the node started (append, heartbeat,
+   * snapshot): a count that only grows, so that a caller can tell whether what it stepped
+   * included word from a leader.
+   */
+  readonly leaderContacts: number;
   readonly leadTransferee: NodeId;
   readonly noCampaign: boolean;
   readonly confState: ConfState;
@@ -241,6 +247,7 @@ export class RaftNode {
       lastIndex: raft.log.lastIndex(),
       hasLease,
       leaseTicksLeft: hasLease ? raft.leaseExpiry() - raft.tickCount() : 0,
+      leaderContacts: raft.leaderContactCount(),
       leadTransferee: raft.leadTransferee,
       noCampaign: raft.noCampaign,
       confState: raft.confState(),

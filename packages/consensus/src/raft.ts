@@ -80,6 +80,8 @@ export class Raft {
   private randomizedElectionTimeout = 0;
   /** When this node last heard from a leader (boot counts: a restarted node does not vote at once). */
   private lastLeaderContact = 0;
+  /** Counts every contact noted in lastLeaderContact by a message (see leaderContactCount). */
+  private leaderContacts = 0;
 
   /** The log index of the newest membership change not yet applied (leader). */
   private pendingConfIndex = 0;
@@ -144,6 +146,11 @@ export class Raft {
 
   tickCount(): number {
     return this.now;
+  }
+
+  /** Messages from a leader of this node's term stepped since start (a count that only grows). */
+  leaderContactCount(): number {
+    return this.leaderContacts;
   }
 
   /** Can this node stand for election? */
@@ -547,6 +554,7 @@ export class Raft {
   }
 
   private noteLeaderContact(from: NodeId): void {
+    this.leaderContacts++;
     this.electionElapsed = 0;
     this.refusedOlderLog = false;
     this.leaderId = from;

@@ -9,6 +9,11 @@ export interface MonotonicClock {
 export interface LoopTimers {
   setTimeout(callback: () => void, delayMs: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * Runs `callback` once the event loop has read what is waiting in its sockets (Node's
+   * `setImmediate`: after the poll phase that follows the timer now running).
+   */
+  afterPendingIo(callback: () => void): void;
 }
 
 export const systemClock: MonotonicClock = Object.freeze({ now: () => performance.now() });
@@ -16,6 +21,9 @@ export const systemClock: MonotonicClock = Object.freeze({ now: () => performanc
 export const systemTimers: LoopTimers = Object.freeze({
   setTimeout: (callback: () => void, delayMs: number) => setTimeout(callback, delayMs),
   clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+  afterPendingIo: (callback: () => void) => {
+    setImmediate(callback);
+  },
 });
 
 /** A clock and timers that move only when told to: `advance(ms)` runs what falls due, in time order. */
@@ -39,6 +47,11 @@ export class ManualTime implements MonotonicClock, LoopTimers {
 
   clearTimeout(handle: unknown): void {
     this.#pending.delete(handle as number);
+  }
+
+  /** Runs at the current instant, after the timers already due (tests deliver held messages before `runDue`). */
+  afterPendingIo(callback: () => void): void {
+    this.setTimeout(callback, 0);
   }
 
   /** Timers for one driver that can be paused on their own; they share this clock. */
@@ -94,6 +107,10 @@ export class ManualTimers implements LoopTimers {
 
   clearTimeout(handle: unknown): void {
     this.#time.clearTimeout(handle);
+  }
+
+  afterPendingIo(callback: () => void): void {
+    this.setTimeout(callback, 0);
   }
 
   pause(): void {

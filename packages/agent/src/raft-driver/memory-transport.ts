@@ -10,6 +10,8 @@ export interface MemoryRaftNetworkOptions {
    * `immediate` delivers inside send(), for tests that drive time by hand.
    */
   readonly delivery?: "async" | "immediate";
+  /** Called with every message sent, before delivery (tests that check what a node said). */
+  readonly onSend?: (message: Message) => void;
 }
 
 interface Endpoint {
@@ -22,14 +24,18 @@ interface Endpoint {
 
 export class MemoryRaftNetwork {
   readonly #delivery: "async" | "immediate";
+  readonly #onSend: ((message: Message) => void) | undefined;
   readonly #endpoints = new Map<NodeId, Endpoint>();
   /** Directed links that are down, as "from>to". */
   readonly #cut = new Set<string>();
+  /** Messages waiting for a node that reads nothing (a stalled process's socket buffers). */
+  readonly #held = new Map<NodeId, Message[]>();
   #queue: Message[] = [];
   #flushScheduled = false;
 
   constructor(options: MemoryRaftNetworkOptions = {}) {
     this.#delivery = options.delivery ?? "async";
+    this.#onSend = options.onSend;
   }
 
   /** A transport for `nodeId`; `onMessage` is called for each message delivered to it. Replaces an earlier one. */
@@ -83,7 +89,21 @@ export class MemoryRaftNetwork {
     this.#cut.clear();
   }
 
+  /** Messages to `nodeId` wait, in order, until `release` (a process that does not read its sockets). */
+  hold(nodeId: NodeId): void {
+    if (!this.#held.has(nodeId)) this.#held.set(nodeId, []);
+  }
+
+  /** Delivers what waited for `nodeId`, in order, and lets later messages through. Returns how many. */
+  release(nodeId: NodeId): number {
+    const waiting = this.#held.get(nodeId) ?? [];
+    this.#held.delete(nodeId);
+    for (const message of waiting) this.#deliver(message);
+    return waiting.length;
+  }
+
   #send(message: Message): void {
+    this.#onSend?.(message);
     if (this.#delivery === "immediate") {
       this.#deliver(message);
       return;
@@ -101,6 +121,11 @@ export class MemoryRaftNetwork {
   }
 
   #deliver(message: Message): void {
+    const held = this.#held.get(message.to);
+    if (held !== undefined) {
+      held.push(message);
+      return;
+    }
     const source = this.#endpoints.get(message.from);
     const target = this.#endpoints.get(message.to);
     if (target === undefined || !target.running || this.#cut.has(`${message.from}>${message.to}`)) {

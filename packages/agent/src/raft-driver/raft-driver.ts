@@ -3,7 +3,8 @@
 // arrives, does everything else in this order:
 //
 //   (a) reads the monotonic clock and catches up one tick() per elapsed tickMs; if the lease ran
-//       out while the loop was stalled (SIGSTOP, GC, a slow fsync), reports it lost first of all;
+//       out while the loop was stalled (SIGSTOP, GC, a slow fsync), reports it lost first of all,
+//       and after a stall lets the event loop read its sockets and steps that before the ticks;
 //   (b) steps the queued messages, then takes the queued requests (propose, read, transfer,
 //       membership change);
 //   (c) handles each Ready exactly per the contract: persist -> (lease check) -> send ->
@@ -709,13 +710,20 @@ export class RaftDriver {
     }, delayMs);
   }
 
-  #turn(): void {
+  #turn(resumingAfterStall = false): void {
     if (this.#phase !== "running") return;
     let more = false;
     try {
-      // (a) time: a stall is reported before anything else happens.
-      this.#checkStall();
-      this.#catchUpTicks();
+      // (a) time: a stall is reported before anything else happens. What arrived during it is
+      // still in the sockets (timers run before the event loop polls them): the turn goes on
+      // once they have been read, and steps that before it counts the stall's ticks.
+      if (!resumingAfterStall && this.#checkStall()) {
+        this.#reportLeaseLoss();
+        this.#timers.afterPendingIo(() => this.#turn(true));
+        return;
+      }
+      if (resumingAfterStall) this.#stepWhatArrivedDuringStall();
+      else this.#catchUpTicks(this.#maxCatchUpTicks);
       this.#reportLeaseLoss();
       // (b) input.
       for (const message of this.#inbox.drain()) this.#node.step(message);
@@ -744,10 +752,11 @@ export class RaftDriver {
     this.#schedule(more || this.#inbox.length > 0 || this.#requests.length > 0 ? 0 : Math.max(0, nextTickMs));
   }
 
-  #checkStall(): void {
+  /** True when this turn is later than the lease safety margin (a stall, reported here). */
+  #checkStall(): boolean {
     const lateMs = this.#clock.now() - (this.#lastTickAtMs + this.#timing.tickMs);
     this.#stalledMsThisTurn = 0;
-    if (lateMs <= this.#timing.leaseSafetyMarginMs) return;
+    if (lateMs <= this.#timing.leaseSafetyMarginMs) return false;
     this.#stalls++;
     this.#stalledMsThisTurn = Math.round(lateMs);
     const leaseLeftMs = this.#leaseHeld ? this.#leaseEndsAtMs() - this.#clock.now() : 0;
@@ -763,16 +772,38 @@ export class RaftDriver {
     // Reported before anything else: a lease that ran out during the stall is dropped at once.
     if (this.#leaseHeld && leaseLeftMs <= 0) this.#loseLease("stall", Math.round(lateMs));
     this.#emit("stalled", { lateMs });
+    return true;
   }
 
-  #catchUpTicks(): void {
+  /**
+   * The rest of a stalled turn, once the sockets were read. Counting the stall's ticks before what
+   * arrived during it would judge as silence what was not: a 32-BMC rack on two cores lost its
+   * leader every few seconds to its own quorum check, run by the replayed ticks while the
+   * acknowledgements that answered it were still unread.
+   * - A leader steps the acknowledgements first, then replays the ticks (its lease is judged by
+   *   the clock, so those ticks cannot stretch it).
+   * - Any other node that heard from a leader in what arrived drops the stall's ticks: they are
+   *   time before that contact, and would start an election against a live leader. Dropping
+   *   ticks only makes a node wait longer before it campaigns or votes, which the lease allows.
+   *   A node that heard nothing replays them: the silence was real.
+   */
+  #stepWhatArrivedDuringStall(): void {
+    const contactsBefore = this.#node.status().leaderContacts;
+    for (const message of this.#inbox.drain()) this.#node.step(message);
+    const status = this.#node.status();
+    const heardLeader = status.role !== "leader" && status.leaderContacts > contactsBefore;
+    this.#catchUpTicks(heardLeader ? 0 : this.#maxCatchUpTicks);
+  }
+
+  /** One tick() per elapsed tickMs, at most `maxTicks`; the rest are skipped. */
+  #catchUpTicks(maxTicks: number): void {
     const tickMs = this.#timing.tickMs;
     let due = Math.floor((this.#clock.now() - this.#lastTickAtMs) / tickMs);
-    if (due > this.#maxCatchUpTicks) {
+    if (due > maxTicks) {
       // Skipped ticks break the tick-to-time mapping the lease is judged by: void it until a
       // quorum acknowledges a tick from after the stall.
-      this.#lastTickAtMs += (due - this.#maxCatchUpTicks) * tickMs;
-      due = this.#maxCatchUpTicks;
+      this.#lastTickAtMs += (due - maxTicks) * tickMs;
+      due = maxTicks;
       this.#stallPending = true;
       if (this.#leaseHeld) this.#loseLease("stall", this.#stalledMsThisTurn);
     }

@@ -1,6 +1,6 @@
 // Proves, with a hand-driven clock and timers, that a driver judges its lease by the monotonic clock: a stall shorter than what is left of the lease keeps it, a stall that outlasts it reports the lease lost before anything else, and a stall long enough for a new leader never leaves two lease holders.
 
-import { MemoryStorage } from "@conclave/consensus";
+import { MemoryStorage, type Message } from "@conclave/consensus";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualTime, type ManualTimers } from "../../src/raft-driver/clock.ts";
 import { MemoryRaftNetwork } from "../../src/raft-driver/memory-transport.ts";
@@ -15,9 +15,10 @@ afterEach(() => {
 function manualCluster() {
   const time = new ManualTime();
   const timers = new Map<string, ManualTimers>();
+  const sent: Message[] = [];
   cluster = new TestCluster({
     ids: ["a", "b", "c"],
-    network: new MemoryRaftNetwork({ delivery: "immediate" }),
+    network: new MemoryRaftNetwork({ delivery: "immediate", onSend: (message) => sent.push(message) }),
     clock: time,
     timersFor: (id) => {
       const own = time.timersFor();
@@ -28,7 +29,7 @@ function manualCluster() {
     storageFor: () => new MemoryStorage(),
   });
   for (const id of ["a", "b", "c"]) cluster.start(id);
-  return { c: cluster, time, timers };
+  return { c: cluster, time, timers, sent };
 }
 
 function leaseHolderAfter(c: TestCluster, time: ManualTime, maxMs: number) {
@@ -105,6 +106,7 @@ describe("stall detection", () => {
     expect(successor.selfId).not.toBe(old.selfId);
     const before = c.events.length;
     timers.get(old.selfId)!.resume();
+    time.runDue();
 
     const after = c.events.slice(before).filter((event) => event.node === old.selfId);
     expect(after[0]).toMatchObject({ event: "leaseLost", payload: { reason: "stall" } });
@@ -120,11 +122,98 @@ describe("stall detection", () => {
     timers.get(leader.selfId)!.pause();
     time.advance(60_000);
     timers.get(leader.selfId)!.resume();
+    time.runDue();
     // At most 2 x electionTicks are replayed: enough for every timeout to fire.
     expect(leader.status().ticks - ticksBefore).toBeLessThanOrEqual(2 * 15);
     time.advance(500);
     expect(c.leaseHolder()).toBeDefined();
     expect(c.errors()).toEqual([]);
+  });
+});
+
+describe("what arrived during a stall is stepped before the stall's ticks", () => {
+  // The network holds a node's messages while it is stalled (its sockets unread); `release` hands
+  // them over before the node's first turn resumes, as the kernel's buffers do. Without this, the
+  // replayed ticks judged that silence: a leader stepped itself down for lack of acknowledgements
+  // that were waiting, and a follower campaigned against a leader whose heartbeats were waiting.
+
+  it("a leader stalled across a whole quorum-check round keeps leading on the acknowledgements that waited", () => {
+    // The leader checks its quorum every 150 ms (electionTicks). 60 ms of acknowledgements held,
+    // then a 110 ms stall: 170 ms in which the leader read nothing, so at some start phase a whole
+    // round passes unread. Every phase of the round is tried.
+    for (let offsetMs = 0; offsetMs < 150; offsetMs += 10) {
+      cluster?.cleanup();
+      const { c, time, timers } = manualCluster();
+      const leader = leaseHolderAfter(c, time, 2_000);
+      const term = leader.status().term;
+      time.advance(offsetMs);
+      c.network.hold(leader.selfId);
+      time.advance(60);
+      timers.get(leader.selfId)!.pause();
+      time.advance(110);
+      const before = c.events.length;
+      expect(c.network.release(leader.selfId)).toBeGreaterThan(0);
+      timers.get(leader.selfId)!.resume();
+      time.runDue();
+      time.advance(100);
+
+      const changes = c.events.slice(before).filter((event) => event.event === "leadershipChanged");
+      expect(changes, `offset ${offsetMs} ms`).toEqual([]);
+      expect(leader.status(), `offset ${offsetMs} ms`).toMatchObject({ role: "leader", term, lease: { held: true } });
+      expect(c.leaseOverlaps).toEqual([]);
+    }
+  });
+
+  it("a follower stalled past its election timeout does not campaign when the leader's heartbeats were waiting", () => {
+    const { c, time, timers, sent } = manualCluster();
+    const leader = leaseHolderAfter(c, time, 2_000);
+    const follower = c.running().find((driver) => driver !== leader)!;
+    const term = leader.status().term;
+    c.network.hold(follower.selfId);
+    timers.get(follower.selfId)!.pause();
+    // Longer than the largest election timeout (300 ms); the other follower keeps the quorum.
+    time.advance(400);
+    const before = c.events.length;
+    const sentBefore = sent.length;
+    expect(c.network.release(follower.selfId)).toBeGreaterThan(0);
+    timers.get(follower.selfId)!.resume();
+    time.runDue();
+    time.advance(100);
+
+    // Not even a pre-vote went out: a pre-candidate that hears the leader in the same turn is
+    // back to follower before any event, but its requests have left.
+    const campaigns = sent.slice(sentBefore).filter((m) => m.from === follower.selfId && m.type.endsWith("ote"));
+    expect(campaigns).toEqual([]);
+    const own = c.events.slice(before).filter((event) => event.node === follower.selfId);
+    expect(own.map((event) => event.event)).toContain("stalled");
+    expect(own.filter((event) => event.event === "leadershipChanged")).toEqual([]);
+    expect(follower.status()).toMatchObject({ role: "follower", leaderId: leader.selfId, term });
+    expect(leader.status()).toMatchObject({ role: "leader", term, lease: { held: true } });
+  });
+
+  it("a follower that finds nothing waiting after the stall counts its ticks: the silence was real", () => {
+    const { c, time, timers, sent } = manualCluster();
+    const leader = leaseHolderAfter(c, time, 2_000);
+    const follower = c.running().find((driver) => driver !== leader)!;
+    timers.get(follower.selfId)!.pause();
+    c.stop(leader.selfId);
+    time.advance(400);
+    const before = c.events.length;
+    const sentBefore = sent.length;
+    timers.get(follower.selfId)!.resume();
+    time.runDue();
+
+    // No time has passed since the stall ended: the replayed ticks alone started the election.
+    const own = c.events.slice(before).filter((event) => event.node === follower.selfId);
+    expect(own.filter((event) => event.event === "leadershipChanged").map((event) => event.payload)).toContainEqual(
+      expect.objectContaining({ role: "preCandidate" }),
+    );
+    expect(
+      sent
+        .slice(sentBefore)
+        .filter((m) => m.from === follower.selfId)
+        .map((m) => m.type),
+    ).toContain("preVote");
   });
 });
 

@@ -62,6 +62,22 @@ describe("§5.2 leader election", () => {
     expect(solo.node.status()).toMatchObject({ role: "follower", term: 4, vote: "2", leaderId: "", lastIndex: 3 });
   });
 
+  it("status counts the messages heard from a leader: heartbeats and appends do; ticks, votes and stale leaders do not", () => {
+    // init: a follower of term 2
+    const solo = new Solo({ term: 2, config: basic, electionTicks: 10 });
+    expect(solo.node.status().leaderContacts).toBe(0);
+    // act + check
+    solo.step(heartbeatMessage({ from: "2", to: "1", term: 2 }));
+    solo.step(appendMessage({ from: "2", to: "1", term: 2 }, { prevIndex: 1, prevTerm: 1, commit: 1 }));
+    expect(solo.node.status()).toMatchObject({ leaderId: "2", leaderContacts: 2 });
+    solo.tick(3);
+    solo.step(voteRequest({ from: "3", to: "1", term: 3 }, { lastIndex: 1, lastTerm: 1 }));
+    expect(solo.node.status().leaderContacts).toBe(2);
+    // term 3 began with that vote request: the deposed leader's heartbeat is refused, not counted
+    solo.step(heartbeatMessage({ from: "2", to: "1", term: 2 }));
+    expect(solo.node.status().leaderContacts).toBe(2);
+  });
+
   it("a leader sends heartbeats to every follower each heartbeat interval", () => {
     // init
     const solo = new Solo({ config: basic, heartbeatTicks: 2 });
