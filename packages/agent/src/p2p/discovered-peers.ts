@@ -10,7 +10,7 @@ import { type AgentLogger, silentLogger } from "../logger.ts";
 /** Peers remembered at once. A group is at most ~32 BMCs; the rest is room for replaced ones. */
 export const DISCOVERED_PEERS_MAX = 64;
 export const DISCOVERED_PEER_BACKOFF_INITIAL_MS = 500;
-/** The mDNS query interval: a retry is never later than a fresh mDNS answer would have been. */
+/** A peer met once is redialled at least this often: mDNS asks again only every minute (host.ts). */
 export const DISCOVERED_PEER_BACKOFF_MAX_MS = 10_000;
 export const DISCOVERED_PEER_DIAL_TIMEOUT_MS = 5_000;
 /** Each delay is randomised by up to this fraction so that nodes that booted together do not dial in lockstep. */

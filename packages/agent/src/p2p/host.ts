@@ -40,7 +40,12 @@ export const INBOUND_UPGRADE_TIMEOUT_MS = 5_000;
  * a whole dial and its back-off.
  */
 export const PNET_HANDSHAKE_TIMEOUT_MS = 3_000;
-export const MDNS_QUERY_INTERVAL_MS = 10_000;
+/**
+ * The library's own mDNS query interval, after the follow-up queries of a node's first half
+ * minute (quiet-mdns.ts). Rack-wide, 32 nodes still ask about once every two seconds, and
+ * every node hears every answer.
+ */
+export const MDNS_QUERY_INTERVAL_MS = 60_000;
 /**
  * libp2p's connection monitor pings every connection this often and aborts one whose ping takes
  * longer than P2P_PING_TIMEOUT_MIN_MS (its timeout adapts upwards from there). Its defaults (10 s,
@@ -110,7 +115,7 @@ export async function createConclaveHost(init: ConclaveHostInit): Promise<Concla
     streamMuxers: [yamux()],
     peerDiscovery:
       init.mdns === true
-        ? [quietMdns({ serviceTag: mdnsServiceTag(init.clusterName), interval: MDNS_QUERY_INTERVAL_MS })]
+        ? [quietMdns({ serviceTag: mdnsServiceTag(init.clusterName), interval: MDNS_QUERY_INTERVAL_MS, logger })]
         : [],
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,
