@@ -52,9 +52,11 @@ export const MDNS_QUERY_INTERVAL_MS = 60_000;
  * 5 s) aborted live connections of CPU-starved peers: a 32-BMC rack on two cores lost half its mesh
  * every minute and reconnected in a storm of handshakes. Nothing in Conclave waits for a dead
  * connection to be closed: Raft elects without it, member reads have their own deadlines, and a
- * peer that comes back resets its old connections at their first segment.
+ * peer that comes back resets its old connections at their first segment (Raft writes to every
+ * member at least every other heartbeat). Each ping opens a stream and negotiates its protocol: at
+ * 30 s, the 31 connections of a 32-BMC member cost 6% of its idle CPU; every two minutes, 1.5%.
  */
-export const P2P_PING_INTERVAL_MS = 30_000;
+export const P2P_PING_INTERVAL_MS = 120_000;
 export const P2P_PING_TIMEOUT_MIN_MS = 20_000;
 
 export interface ConclaveHostInit {
