@@ -90,7 +90,7 @@ describe("deploy/systemd/conclaved.service", () => {
   });
 
   it("runs unprivileged with only the network capabilities", () => {
-    const capabilities = "CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE";
+    const capabilities = "CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE CAP_SYS_NICE";
     expect(values("CapabilityBoundingSet")).toEqual([capabilities]);
     expect(values("AmbientCapabilities")).toEqual([capabilities]);
     expect(values("NoNewPrivileges")).toEqual(["yes"]);

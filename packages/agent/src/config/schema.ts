@@ -1,6 +1,7 @@
 // The config file's schema: the one place where keys, types, bounds, defaults and their
 // descriptions live. Validation, the TypeScript type and the README's reference table all come from it.
 import Type from "typebox";
+import { DEFAULT_VOTER_NICE, NICE_MAX, NICE_MIN } from "../scheduling/voter-priority.ts";
 import { NODE_NAME_PATTERN } from "./node-name.ts";
 import { describeTimingProfile, TIMING_PROFILES } from "./timing.ts";
 
@@ -280,6 +281,13 @@ export const ConfigSchema = Type.Object(
       maximum: 15,
       default: 5,
       description: "At most this many voters; further members stay learners. Odd numbers are recommended.",
+    }),
+    voterNice: Type.Integer({
+      minimum: NICE_MIN,
+      maximum: NICE_MAX,
+      default: DEFAULT_VOTER_NICE,
+      description:
+        "Scheduling priority (nice) of the agent's event loop while this node is a voter: the PoC's lease depends on voters answering on time, even on a busy BMC. A learner runs at the priority the agent started with. Raising it needs CAP_SYS_NICE (the systemd unit grants it); without it the agent warns once and runs as it is.",
     }),
     cleanupDeadMembers: Type.Boolean({
       default: false,

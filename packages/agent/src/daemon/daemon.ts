@@ -63,6 +63,7 @@ import { type ConclaveHost, createConclaveHost } from "../p2p/host.ts";
 import type { RpcContext } from "../p2p/rpc.ts";
 import { bootstrapOnce, hasRaftState } from "../raft-driver/bootstrap.ts";
 import { RaftDriver } from "../raft-driver/raft-driver.ts";
+import { VoterPriority } from "../scheduling/voter-priority.ts";
 import { LEASE_GUARD_SLACK_SHARE_OF_MARGIN, type LeaseGuard, startLeaseGuard } from "../vip/lease-guard.ts";
 import { serverListenerHook } from "../vip/server-listener-hook.ts";
 import { ADDRESS_ABSENT, createVipManager, ipAddrDelCommand, type VipManager } from "../vip/vip-manager.ts";
@@ -474,7 +475,12 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     vipServer = createVipServer(vipApp, tls);
     vipListener = serverListenerHook(vipServer.server, config.facadePort);
 
+    const voterPriority = new VoterPriority({
+      voterNice: config.voterNice,
+      logger: logger.child({ component: "scheduling" }),
+    });
     const syncMembers = (voters: readonly NodeId[], learners: readonly NodeId[]): void => {
+      voterPriority.update(voters.includes(selfId));
       for (const left of admission.setMembers([...voters, ...learners])) {
         host.raft.forgetPeer(left);
         log.info({ peer: left }, "a member left the configuration: no longer served");

@@ -1,0 +1,81 @@
+// A voter's scheduling priority. The PoC's lease lives on the acknowledgements of a quorum of
+// voters, each within a few hundred milliseconds of its heartbeat, and the PoC's own loop must
+// run on time to keep it: a voter that waits for CPU behind other work costs the console an
+// outage (the VIP is dropped when the lease runs out). So while this node is a voter, the
+// agent's Raft thread runs at `voterNice` (keepalived's `vrrp_priority` does the same for VRRP);
+// a learner, whose timing no lease depends on, goes back to the priority the agent started with.
+//
+// On a 32-BMC rack simulated on two cores, every agent waited for CPU 100-250 ms at once after a
+// PoC died; with the five voters at nice -10 the new PoC stopped losing its lease in its first
+// seconds (test/rack, bench/rack.ts).
+//
+// Linux keeps a nice value per thread and `os.setPriority()` sets the calling thread's: this is
+// the event loop's thread, where the Raft loop and the VIP follower run. Raising a priority needs
+// CAP_SYS_NICE (the systemd unit grants it); without it the agent says so once and runs as it is.
+import { getPriority as osGetPriority, setPriority as osSetPriority } from "node:os";
+import type { AgentLogger } from "../logger.ts";
+
+/** The nice value a voter's Raft thread runs at unless configured otherwise. */
+export const DEFAULT_VOTER_NICE = -10;
+/** Linux nice values: -20 (most favoured) to 19. */
+export const NICE_MIN = -20;
+export const NICE_MAX = 19;
+
+export interface VoterPriorityInit {
+  /** The nice value while a voter (NICE_MIN..NICE_MAX). Never weaker than the one the agent started with. */
+  readonly voterNice: number;
+  readonly logger: AgentLogger;
+  /** This thread's nice value (default: os.getPriority()). */
+  readonly getNice?: () => number;
+  /** Sets this thread's nice value (default: os.setPriority()); throws when not allowed. */
+  readonly setNice?: (nice: number) => void;
+}
+
+export class VoterPriority {
+  readonly #voterNice: number;
+  readonly #startNice: number;
+  readonly #logger: AgentLogger;
+  readonly #setNice: (nice: number) => void;
+  #current: number;
+  #refusalReported = false;
+
+  constructor(init: VoterPriorityInit) {
+    if (!Number.isInteger(init.voterNice) || init.voterNice < NICE_MIN || init.voterNice > NICE_MAX) {
+      throw new RangeError(`voterNice must be an integer from ${NICE_MIN} to ${NICE_MAX}, not ${init.voterNice}`);
+    }
+    this.#voterNice = init.voterNice;
+    this.#logger = init.logger;
+    this.#setNice = init.setNice ?? ((nice) => osSetPriority(nice));
+    this.#startNice = (init.getNice ?? (() => osGetPriority()))();
+    this.#current = this.#startNice;
+  }
+
+  /** The nice value this thread runs at now. */
+  get nice(): number {
+    return this.#current;
+  }
+
+  /** Follows this node's role: a voter's priority while it votes, the starting one otherwise. */
+  update(isVoter: boolean): void {
+    const wanted = isVoter ? Math.min(this.#voterNice, this.#startNice) : this.#startNice;
+    if (wanted === this.#current) return;
+    try {
+      this.#setNice(wanted);
+    } catch (error) {
+      // Refused once, refused every time (no CAP_SYS_NICE): one warning, not one per role change.
+      if (!this.#refusalReported) {
+        this.#refusalReported = true;
+        this.#logger.warn(
+          { err: error, nice: wanted, current: this.#current },
+          "could not change this agent's scheduling priority (CAP_SYS_NICE is needed to raise it): it keeps running as it is",
+        );
+      }
+      return;
+    }
+    this.#logger.info(
+      { nice: wanted, previous: this.#current, role: isVoter ? "voter" : "learner" },
+      "scheduling priority follows this node's role",
+    );
+    this.#current = wanted;
+  }
+}
