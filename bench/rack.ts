@@ -189,16 +189,27 @@ async function conclaveRun(
     probe?.stop();
     watch.stop();
     // Two VIP holders is the one result that must never happen: keep every agent's log to explain it.
-    if (watch.overlapMs("live") > 0) keepLogs(rack, label);
+    if (watch.overlapMs("live") > 0) keepLogs(rack, label, watch);
     await rack.destroy();
   }
 }
 
-/** Copies every agent's log to bench/results/rack-logs/<label>/ (bench/results is not committed). */
-function keepLogs(rack: Rack, label: string): void {
+/**
+ * Copies every agent's log to bench/results/rack-logs/<label>/ (bench/results is not committed),
+ * with the VIP watch's events (link changes and deaths included) named by node: `vip-events.json`.
+ */
+function keepLogs(rack: Rack, label: string, watch: VipWatch): void {
   const dir = join(import.meta.dirname, "results", "rack-logs", label.replaceAll(" ", "-"));
   mkdirSync(dir, { recursive: true });
   for (const node of rack.nodes) writeFileSync(join(dir, `${node.name}.log`), node.agent.log());
+  const nodeOf = new Map(rack.nodes.map((node) => [node.host.namespace, node.name]));
+  const events = [...watch.events]
+    .sort((a, b) => a.atMs - b.atMs)
+    .map((event) => ({ ...event, node: nodeOf.get(event.namespace) ?? event.namespace }));
+  writeFileSync(
+    join(dir, "vip-events.json"),
+    `${JSON.stringify({ overlaps: watch.overlaps("live"), events }, null, 1)}\n`,
+  );
   process.stderr.write(`${label}: two VIP holders were seen; the agents' logs are in ${dir}\n`);
 }
 

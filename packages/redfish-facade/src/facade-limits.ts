@@ -41,6 +41,12 @@ export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
  * asking a hung BMC for many different URIs cannot pile up waiting requests without bound.
  */
 export const MAX_FORWARDS_IN_FLIGHT_PER_MEMBER = 64;
+/**
+ * Members a warm-up reads at once. A new PoC that read all 32 members of a rack at once (about a
+ * hundred reads) held its own event loop and every member's CPU for long enough, on a 2-core
+ * simulated rack, to lose its lease and drop the VIP a second after it took over.
+ */
+export const WARM_UP_MEMBERS_IN_PARALLEL = 4;
 /** Largest member answer the facade accepts; a larger one counts as a failed member read. */
 export const MAX_UPSTREAM_BODY_BYTES = 16 * 1024 * 1024;
 /** Longest request path (400 beyond), and most segments in it. */

@@ -16,7 +16,7 @@ import {
   defaultAggregate,
 } from "./aggregation-service.ts";
 import type { FacadeCluster, FacadeMember } from "./facade-cluster.ts";
-import { type FacadeTimeouts, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
+import { type FacadeTimeouts, RETRY_AFTER_SECONDS, WARM_UP_MEMBERS_IN_PARALLEL } from "./facade-limits.ts";
 import type { FacadePart } from "./facade-part.ts";
 import {
   CLUSTER_MANAGER_ID,
@@ -170,24 +170,29 @@ export class FacadeService {
   /**
    * Reads ahead what a console's first requests would: every member's root map and the root
    * collections each one serves (Systems, Chassis, Managers), into the cache the requests read
-   * from, so that a node about to serve answers the console's first polls at once. Never rejects;
-   * resolves with how many members answered.
+   * from, so that a node about to serve answers the console's first polls at once. What is past
+   * its TTL is read again and waited for, WARM_UP_MEMBERS_IN_PARALLEL members at a time: the
+   * console's own requests keep the facade's event loop. Never rejects; resolves with how many
+   * members answered.
    */
   async warmUp(): Promise<WarmUpResult> {
-    const maps = await this.rootMaps();
+    const members = this.sources();
     let answered = 0;
-    await Promise.all(
-      maps.map(async ({ member, map }) => {
-        if ("kind" in map) return;
+    let next = 0;
+    const readMembers = async (): Promise<void> => {
+      for (let member = members[next++]; member !== undefined; member = members[next++]) {
+        const map = await this.discovery.readRootMap(member);
+        if ("kind" in map) continue;
         const reads = await Promise.all(
           ALWAYS_SERVED_COLLECTIONS.filter((c) => map.rootCollections.has(c)).map((c) =>
-            this.reader.get(member, `/redfish/v1/${c}`, this.rootCollectionStaleness()),
+            this.reader.getFresh(member, `/redfish/v1/${c}`),
           ),
         );
         if (reads.every((read) => read.kind === "answer")) answered++;
-      }),
-    );
-    return { members: maps.length, answered };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(WARM_UP_MEMBERS_IN_PARALLEL, members.length) }, readMembers));
+    return { members: members.length, answered };
   }
 
   async resolve(segments: readonly string[], path: string): Promise<Served> {

@@ -95,6 +95,19 @@ export class MemberDiscovery {
     return result;
   }
 
+  /**
+   * A member's root map, read again once it is past its TTL and waited for (`rootMap` answers
+   * from the last complete one meanwhile); the last known map if the member cannot be read.
+   */
+  async readRootMap(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
+    const fresh = this.freshRootMap(member.id);
+    if (fresh !== undefined) return fresh;
+    const known = this.known.get(member.id);
+    if (!member.bmcReachable) return known ?? unreachable(member);
+    const result = await this.rediscover(member);
+    return "kind" in result ? (known ?? result) : result;
+  }
+
   /** The one discovery of `member` in flight, started if there is none. */
   private rediscover(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
     let pending = this.inFlight.get(member.id);
@@ -106,7 +119,9 @@ export class MemberDiscovery {
   }
 
   private async discover(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
-    const root = await this.reader.get(member, SERVICE_ROOT_PATH);
+    // Read, not answered from the cache past its TTL: a rediscovery built from the answers it
+    // replaces would lag a whole discoveryTtlMs behind the member.
+    const root = await this.reader.getFresh(member, SERVICE_ROOT_PATH);
     if (root.kind === "missing") return root;
     if (root.statusCode !== 200 || !isObject(root.json)) {
       return {
@@ -131,7 +146,7 @@ export class MemberDiscovery {
     const rootServices = new Set<string>();
     const reads = await Promise.all(
       [...segments].map(
-        async (segment) => [segment, await this.reader.get(member, `${SERVICE_ROOT_PATH}/${segment}`)] as const,
+        async (segment) => [segment, await this.reader.getFresh(member, `${SERVICE_ROOT_PATH}/${segment}`)] as const,
       ),
     );
     const previous = this.known.get(member.id);

@@ -156,6 +156,21 @@ export class MemberReader {
     return this.refresh(member, path, key);
   }
 
+  /**
+   * A GET of `path` that waits for the member once the cached answer is past its TTL (the one
+   * read in flight, which refills the cache), where `get` would answer from the stale one. For
+   * reading ahead at a bounded pace: waiting is what bounds it.
+   */
+  getFresh(member: FacadeMember, path: string): Promise<MemberRead> {
+    if (!member.hasBmc || !member.bmcReachable) return this.fetch(member, path);
+    const key = `${member.id} ${path}`;
+    const cached = this.cache.get(key);
+    if (cached !== undefined && this.nowMs() - cached.atMs < this.timeouts.memberCacheTtlMs) {
+      return Promise.resolve(cached.read);
+    }
+    return this.refresh(member, path, key);
+  }
+
   /** The one read of `path` in flight (started if there is none); its result refills the cache. */
   private refresh(member: FacadeMember, path: string, key: string): Promise<MemberRead> {
     const generation = this.generation.get(member.id) ?? 0;

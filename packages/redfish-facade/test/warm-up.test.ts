@@ -2,6 +2,7 @@
 // answers, and that a root map past its TTL is served while it is read again instead of holding
 // every request behind ten reads per member.
 import { afterEach, describe, expect, it } from "vitest";
+import { WARM_UP_MEMBERS_IN_PARALLEL } from "../src/facade-limits.ts";
 import { warmUpFacade } from "../src/index.ts";
 import { type Facade, startFacade, threeMembers } from "./support/facade-fixture.ts";
 
@@ -27,6 +28,53 @@ describe("warm-up", () => {
       expect(body["Members@odata.count"], uri).toBeGreaterThanOrEqual(3);
     }
     expect(facade.cluster.forwards.length).toBe(afterWarmUp);
+  });
+
+  it(`reads at most ${WARM_UP_MEMBERS_IN_PARALLEL} members at once, and every one of them`, async () => {
+    const specs = Array.from({ length: 3 * WARM_UP_MEMBERS_IN_PARALLEL }, (_, i) => ({ name: `bmc${i + 1}` }));
+    facade = await startFacade(specs);
+    const forward = facade.cluster.forward.bind(facade.cluster);
+    const inFlight = new Map<string, number>();
+    let mostMembersAtOnce = 0;
+    facade.cluster.forward = async (memberId, request) => {
+      inFlight.set(memberId, (inFlight.get(memberId) ?? 0) + 1);
+      mostMembersAtOnce = Math.max(mostMembersAtOnce, inFlight.size);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5)); // a member that takes a moment
+        return await forward(memberId, request);
+      } finally {
+        const left = (inFlight.get(memberId) ?? 1) - 1;
+        if (left === 0) inFlight.delete(memberId);
+        else inFlight.set(memberId, left);
+      }
+    };
+    expect(await warmUpFacade(facade.app)).toEqual({ members: specs.length, answered: specs.length });
+    expect(mostMembersAtOnce).toBe(WARM_UP_MEMBERS_IN_PARALLEL);
+    expect(new Set(facade.cluster.forwards.map((f) => f.memberName)).size).toBe(specs.length);
+  });
+
+  it("reads again, and waits for, what is past its TTL", async () => {
+    facade = await startFacade(threeMembers(), { timeouts: { memberCacheTtlMs: 20, discoveryTtlMs: 20 } });
+    await warmUpFacade(facade.app);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const forward = facade.cluster.forward.bind(facade.cluster);
+    let inFlight = 0;
+    facade.cluster.forward = async (memberId, request) => {
+      inFlight++;
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return await forward(memberId, request);
+      } finally {
+        inFlight--;
+      }
+    };
+    const before = facade.cluster.forwards.length;
+    await warmUpFacade(facade.app);
+    // Settled means read: nothing is still being read behind the warm-up's back.
+    expect(inFlight).toBe(0);
+    const read = pathsRead(before);
+    expect(read.filter((p) => p === "/redfish/v1")).toHaveLength(3);
+    expect(read.filter((p) => p === "/redfish/v1/Systems")).toHaveLength(3);
   });
 
   it("counts a member that cannot be read as not answered, and does not reject", async () => {

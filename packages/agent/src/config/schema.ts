@@ -287,7 +287,7 @@ export const ConfigSchema = Type.Object(
       maximum: NICE_MAX,
       default: DEFAULT_VOTER_NICE,
       description:
-        "Scheduling priority (nice) of the agent's event loop while this node is a voter: the PoC's lease depends on voters answering on time, even on a busy BMC. A learner runs at the priority the agent started with. Raising it needs CAP_SYS_NICE (the systemd unit grants it); without it the agent warns once and runs as it is.",
+        "Scheduling priority (nice) of the agent's threads while this node is a voter: the PoC's lease depends on voters answering on time, even on a busy BMC. A learner runs at the priority the agent started with. Raising it needs CAP_SYS_NICE (the systemd unit grants it); without it the agent warns once and runs as it is.",
     }),
     cleanupDeadMembers: Type.Boolean({
       default: false,

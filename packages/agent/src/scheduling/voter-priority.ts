@@ -9,9 +9,13 @@
 // PoC died; with the five voters at nice -10 the new PoC stopped losing its lease in its first
 // seconds (test/rack, bench/rack.ts).
 //
-// Linux keeps a nice value per thread and `os.setPriority()` sets the calling thread's: this is
-// the event loop's thread, where the Raft loop and the VIP follower run. Raising a priority needs
-// CAP_SYS_NICE (the systemd unit grants it); without it the agent says so once and runs as it is.
+// Linux keeps a nice value per thread, and `os.setPriority()` on a thread id sets that thread's:
+// every thread of the agent is set, the event loop's (the Raft loop, the VIP follower) and the
+// lease guard's worker above all: the guard takes the VIP off when the loop stalls, so it must
+// never wait for CPU behind the loops it guards against. Threads started later inherit the value
+// of the thread that starts them. Raising a priority needs CAP_SYS_NICE (the systemd unit grants
+// it); without it the agent says so once and runs as it is.
+import { readdirSync } from "node:fs";
 import { getPriority as osGetPriority, setPriority as osSetPriority } from "node:os";
 import type { AgentLogger } from "../logger.ts";
 
@@ -45,7 +49,7 @@ export class VoterPriority {
     }
     this.#voterNice = init.voterNice;
     this.#logger = init.logger;
-    this.#setNice = init.setNice ?? ((nice) => osSetPriority(nice));
+    this.#setNice = init.setNice ?? setEveryThreadsNice;
     this.#startNice = (init.getNice ?? (() => osGetPriority()))();
     this.#current = this.#startNice;
   }
@@ -77,5 +81,26 @@ export class VoterPriority {
       "scheduling priority follows this node's role",
     );
     this.#current = wanted;
+  }
+}
+
+/** Sets the nice value of every thread of this process (Linux: /proc/self/task), else of this thread. */
+export function setEveryThreadsNice(nice: number): void {
+  let threadIds: number[];
+  try {
+    threadIds = readdirSync("/proc/self/task").map(Number);
+  } catch {
+    osSetPriority(nice);
+    return;
+  }
+  // The calling thread first: if that is refused, nothing was changed.
+  osSetPriority(nice);
+  for (const id of threadIds) {
+    if (id === process.pid) continue; // the event loop's thread, done
+    try {
+      osSetPriority(id, nice);
+    } catch {
+      // A thread that ended meanwhile (libuv's pool and V8's helpers come and go).
+    }
   }
 }
