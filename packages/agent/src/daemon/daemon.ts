@@ -478,6 +478,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     const voterPriority = new VoterPriority({
       voterNice: config.voterNice,
       logger: logger.child({ component: "scheduling" }),
+      onChanged: () => leaseGuard?.renewShell(),
     });
     const syncMembers = (voters: readonly NodeId[], learners: readonly NodeId[]): void => {
       voterPriority.update(voters.includes(selfId));

@@ -31,8 +31,10 @@ export interface VoterPriorityInit {
   readonly logger: AgentLogger;
   /** This thread's nice value (default: os.getPriority()). */
   readonly getNice?: () => number;
-  /** Sets this thread's nice value (default: os.setPriority()); throws when not allowed. */
+  /** Sets the nice value (default: every thread's, setEveryThreadsNice); throws when not allowed. */
   readonly setNice?: (nice: number) => void;
+  /** Told after every change: processes started before it (the lease guard's shell) keep the old value. */
+  readonly onChanged?: (nice: number) => void;
 }
 
 export class VoterPriority {
@@ -40,6 +42,7 @@ export class VoterPriority {
   readonly #startNice: number;
   readonly #logger: AgentLogger;
   readonly #setNice: (nice: number) => void;
+  readonly #onChanged: (nice: number) => void;
   #current: number;
   #refusalReported = false;
 
@@ -50,6 +53,7 @@ export class VoterPriority {
     this.#voterNice = init.voterNice;
     this.#logger = init.logger;
     this.#setNice = init.setNice ?? setEveryThreadsNice;
+    this.#onChanged = init.onChanged ?? (() => undefined);
     this.#startNice = (init.getNice ?? (() => osGetPriority()))();
     this.#current = this.#startNice;
   }
@@ -81,6 +85,7 @@ export class VoterPriority {
       "scheduling priority follows this node's role",
     );
     this.#current = wanted;
+    this.#onChanged(wanted);
   }
 }
 

@@ -33,7 +33,7 @@ export interface GuardFiredMessage {
   readonly error: string | undefined;
 }
 
-/** workerData: `{ view, line, shell, slackUs }`. Messages in: "check" (re-read the cells) and "close"; out: "ready", then GuardFiredMessage. */
+/** workerData: `{ view, line, shell, slackUs }`. Messages in: "check" (re-read the cells), "renew-shell" and "close"; out: "ready", then GuardFiredMessage. */
 export const LEASE_GUARD_WORKER_SOURCE = `"use strict";
 const { parentPort, workerData } = require("node:worker_threads");
 const { spawn } = require("node:child_process");
@@ -84,7 +84,7 @@ const fire = (lateUs) => {
       stderr: shell.stderr.slice(0, STDERR_MAX),
       error: shell.error,
     });
-    if (!closing) standby = startShell();
+    if (!closing && standby === undefined) standby = startShell();
   };
   shell.child.once("close", report);
   shell.child.once("error", () => report(null, null));
@@ -107,6 +107,14 @@ const check = () => {
 };
 
 parentPort.on("message", (message) => {
+  if (message === "renew-shell") {
+    // Started from this thread now, the shell has this thread's priority as it is now.
+    if (closing) return;
+    const previous = standby;
+    standby = startShell();
+    if (previous !== undefined && !previous.gone) previous.child.stdin.end();
+    return;
+  }
   if (message !== "close") {
     check();
     return;

@@ -69,6 +69,12 @@ export interface LeaseGuard {
   readonly fired: boolean;
   /** Called on this thread after the guard ran its command. Returns the unsubscribe. */
   onFired(listener: (firing: LeaseGuardFiring) => void): () => void;
+  /**
+   * Replaces the shell kept ready for the release command: a process takes its scheduling
+   * priority from the thread that starts it, so after the guard's thread changed priority
+   * (`VoterPriority`), the new shell has that one.
+   */
+  renewShell(): void;
   /** Ends the worker and its shell. The guard does nothing afterwards. */
   close(): Promise<void>;
 }
@@ -162,6 +168,9 @@ export function startLeaseGuard(init: LeaseGuardInit): LeaseGuard {
     },
     get fired() {
       return Atomics.load(view, STATE_CELL) === GUARD_FIRED;
+    },
+    renewShell() {
+      if (!closed) worker.postMessage("renew-shell");
     },
     onFired(listener) {
       listeners.add(listener);

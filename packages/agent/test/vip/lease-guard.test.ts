@@ -192,6 +192,28 @@ describe.skipIf(process.platform !== "linux")("lease guard", () => {
     expect(markerTimes()).toEqual([]);
   });
 
+  it("renewShell() replaces the standby shell with a new one (no shell left behind) that still fires", async () => {
+    const before = childShells();
+    const guard = markerGuard();
+    const fired = firings(guard);
+    await guard.ready;
+    await waitFor(() => [...childShells()].some((pid) => !before.has(pid)));
+    const [first] = [...childShells()].filter((pid) => !before.has(pid));
+    guard.renewShell();
+    await waitFor(() => {
+      const shells = [...childShells()].filter((pid) => !before.has(pid));
+      return shells.length === 1 && shells[0] !== first;
+    });
+    const shells = [...childShells()].filter((pid) => !before.has(pid));
+    expect(shells).toHaveLength(1);
+    expect(shells[0]).not.toBe(first);
+    guard.publishLeaseLeft(20);
+    guard.arm();
+    await waitFor(() => fired.length === 1);
+    expect(fired[0]?.ok).toBe(true);
+    expect(markerTimes()).toHaveLength(1);
+  });
+
   it("rejects a guard without a command or with a negative slack", () => {
     expect(() => startLeaseGuard({ command: [], slackMs: 10 })).toThrow(/needs a command/);
     expect(() => startLeaseGuard({ command: ["true"], slackMs: -1 })).toThrow(/slack must be 0 or more, got -1/);

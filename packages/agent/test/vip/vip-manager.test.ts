@@ -317,6 +317,7 @@ class FakeLeaseGuard implements LeaseGuard {
     this.#addresses = addresses;
   }
   publishLeaseLeft(): void {}
+  renewShell(): void {}
   arm(): void {
     this.armed = true;
     this.#fired = false;
