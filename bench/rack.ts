@@ -217,7 +217,7 @@ async function reviveBmc(rack: Rack, watch: VipWatch, node: RackNode): Promise<v
   await Promise.all([node.agent.exit, node.simulator?.exit]);
   rack.network.exec(node.host.namespace, ["ip", "addr", "del", `${rack.vip}/24`, "dev", "eth0"], { allowFail: true });
   rack.network.setLink(node.host.namespace, true);
-  watch.record({ atMs: Date.now(), namespace: node.host.namespace, kind: "link-up" });
+  watch.linkUp(node.host.namespace);
   node.simulator?.start();
   node.agent.start();
 }

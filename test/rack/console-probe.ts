@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { raiseObserver } from "./observer-priority.ts";
 
 const MAIN = resolve(import.meta.dirname, "console-probe-main.ts");
 /** Console poll period (issue 6: every 20 ms). */
@@ -70,6 +71,8 @@ export class ConsoleProbe {
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
+    // A console runs on a machine of its own: here it must not wait for CPU behind the rack.
+    raiseObserver(this.child.pid);
     const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
     lines.on("line", (line) => {
       if (this.records.length >= PROBE_RECORDS_MAX) this.records.shift();

@@ -137,7 +137,7 @@ export const FAULTS: readonly Fault[] = [
             allowFail: true,
           });
           rack.network.setLink(poc.host.namespace, true);
-          watch.record({ atMs: Date.now(), namespace: poc.host.namespace, kind: "link-up" });
+          watch.linkUp(poc.host.namespace);
           poc.simulator?.start();
           poc.agent.start();
         },

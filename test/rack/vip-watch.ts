@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { run } from "./network.ts";
+import { raiseObserver } from "./observer-priority.ts";
 
 export type VipEventKind = "vip-add" | "vip-del" | "link-down" | "link-up" | "frozen" | "thawed";
 
@@ -56,12 +57,12 @@ export class VipWatch {
    */
   watch(namespace: string): void {
     const needle = ` inet ${this.vip}/`;
-    const holdsNow = () =>
-      run(["ip", "-n", namespace, "-o", "addr", "show", "dev", "eth0"], { allowFail: true }).includes(needle);
+    const holdsNow = () => this.holdsNow(namespace);
     const start = (): void => {
       const child = spawn("ip", ["-n", namespace, "-ts", "-o", "monitor", "address"], {
         stdio: ["ignore", "pipe", "ignore"],
       });
+      raiseObserver(child.pid);
       this.monitors.add(child);
       const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
       lines.on("line", (line) => {
@@ -82,6 +83,23 @@ export class VipWatch {
     };
     start();
     this.reconcile(namespace, holdsNow());
+  }
+
+  /** Whether the namespace's eth0 has the VIP right now (read, not from the events). */
+  private holdsNow(namespace: string): boolean {
+    return run(["ip", "-n", namespace, "-o", "addr", "show", "dev", "eth0"], { allowFail: true }).includes(
+      ` inet ${this.vip}/`,
+    );
+  }
+
+  /**
+   * The rack brought the namespace's link up again. What it holds is read first: an address the
+   * rack removed while the link was down (a dead BMC's VIP) is gone before the link is up, even
+   * when its monitor, killed with the BMC's processes, did not see it go.
+   */
+  linkUp(namespace: string): void {
+    this.reconcile(namespace, this.holdsNow(namespace));
+    this.record({ atMs: Date.now(), namespace, kind: "link-up" });
   }
 
   /** Records the difference between what the events say and what the namespace holds now. */
