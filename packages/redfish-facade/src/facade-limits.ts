@@ -42,9 +42,9 @@ export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_FORWARDS_IN_FLIGHT_PER_MEMBER = 64;
 /**
- * Members a warm-up reads at once. A new PoC that read all 32 members of a rack at once (about a
- * hundred reads) held its own event loop and every member's CPU for long enough, on a 2-core
- * simulated rack, to lose its lease and drop the VIP a second after it took over.
+ * Members a warm-up reads at once. A new PoC read all 32 members of a rack at once (about a
+ * hundred reads, on its own event loop and every member's CPU) a second after it took over, and
+ * on a 2-core simulated rack that was when new PoCs lost their lease and dropped the VIP.
  */
 export const WARM_UP_MEMBERS_IN_PARALLEL = 4;
 /** Largest member answer the facade accepts; a larger one counts as a failed member read. */

@@ -2,12 +2,12 @@
 // voters, each within a few hundred milliseconds of its heartbeat, and the PoC's own loop must
 // run on time to keep it: a voter that waits for CPU behind other work costs the console an
 // outage (the VIP is dropped when the lease runs out). So while this node is a voter, the
-// agent's Raft thread runs at `voterNice` (keepalived's `vrrp_priority` does the same for VRRP);
-// a learner, whose timing no lease depends on, goes back to the priority the agent started with.
+// agent runs at `voterNice` (keepalived's `vrrp_priority` does the same for VRRP); a learner,
+// whose timing no lease depends on, goes back to the priority the agent started with.
 //
 // On a 32-BMC rack simulated on two cores, every agent waited for CPU 100-250 ms at once after a
-// PoC died; with the five voters at nice -10 the new PoC stopped losing its lease in its first
-// seconds (test/rack, bench/rack.ts).
+// PoC died, and new PoCs lost their lease in their first seconds; with the five voters at nice
+// -10 that happened less often (console gap p99 3.5-7.5 s before, 2.5-4.2 s after; bench/rack.ts).
 //
 // Linux keeps a nice value per thread, and `os.setPriority()` on a thread id sets that thread's:
 // every thread of the agent is set, the event loop's (the Raft loop, the VIP follower) and the
@@ -19,7 +19,7 @@ import { readdirSync } from "node:fs";
 import { getPriority as osGetPriority, setPriority as osSetPriority } from "node:os";
 import type { AgentLogger } from "../logger.ts";
 
-/** The nice value a voter's Raft thread runs at unless configured otherwise. */
+/** The nice value a voter's threads run at unless configured otherwise. */
 export const DEFAULT_VOTER_NICE = -10;
 /** Linux nice values: -20 (most favoured) to 19. */
 export const NICE_MIN = -20;
