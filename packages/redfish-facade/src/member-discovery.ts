@@ -77,7 +77,19 @@ export class MemberDiscovery {
    * requests, and a node that becomes PoC must not read every member's root before answering);
    * otherwise the one discovery in flight, the last known map if it fails, or why it is missing.
    */
-  async rootMap(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
+  rootMap(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
+    return this.currentRootMap(member, false);
+  }
+
+  /**
+   * A member's root map, read again once it is past its TTL and waited for (`rootMap` answers
+   * from the last complete one meanwhile); the last known map if the member cannot be read.
+   */
+  readRootMap(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
+    return this.currentRootMap(member, true);
+  }
+
+  private async currentRootMap(member: FacadeMember, waitForRead: boolean): Promise<MemberRootMap | MemberMissing> {
     const fresh = this.freshRootMap(member.id);
     if (fresh !== undefined) return fresh;
     const known = this.known.get(member.id);
@@ -86,25 +98,11 @@ export class MemberDiscovery {
     // hold the request until its read deadline.
     if (!member.bmcReachable) return known ?? unreachable(member);
     const pending = this.rediscover(member);
-    if (known?.complete === true) {
+    if (!waitForRead && known?.complete === true) {
       pending.catch(() => undefined); // nobody waits for this one: its failure keeps the known map
       return known;
     }
     const result = await pending;
-    if ("kind" in result) return known ?? result;
-    return result;
-  }
-
-  /**
-   * A member's root map, read again once it is past its TTL and waited for (`rootMap` answers
-   * from the last complete one meanwhile); the last known map if the member cannot be read.
-   */
-  async readRootMap(member: FacadeMember): Promise<MemberRootMap | MemberMissing> {
-    const fresh = this.freshRootMap(member.id);
-    if (fresh !== undefined) return fresh;
-    const known = this.known.get(member.id);
-    if (!member.bmcReachable) return known ?? unreachable(member);
-    const result = await this.rediscover(member);
     return "kind" in result ? (known ?? result) : result;
   }
 

@@ -91,15 +91,14 @@ export class VoterPriority {
 
 /** Sets the nice value of every thread of this process (Linux: /proc/self/task), else of this thread. */
 export function setEveryThreadsNice(nice: number): void {
+  // The calling thread (the event loop's) first: if that is refused, nothing was changed.
+  osSetPriority(nice);
   let threadIds: number[];
   try {
     threadIds = readdirSync("/proc/self/task").map(Number);
   } catch {
-    osSetPriority(nice);
-    return;
+    return; // no /proc: this thread is all we can reach
   }
-  // The calling thread first: if that is refused, nothing was changed.
-  osSetPriority(nice);
   for (const id of threadIds) {
     if (id === process.pid) continue; // the event loop's thread, done
     try {
