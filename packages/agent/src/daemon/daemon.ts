@@ -478,7 +478,12 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     const voterPriority = new VoterPriority({
       voterNice: config.voterNice,
       logger: logger.child({ component: "scheduling" }),
-      onChanged: () => leaseGuard?.renewShell(),
+      // Processes started before the change keep the old value: the lease guard's shell is
+      // replaced, the VIP's command shells are moved.
+      onChanged: (nice) => {
+        leaseGuard?.renewShell();
+        vip.setNice(nice);
+      },
     });
     const syncMembers = (voters: readonly NodeId[], learners: readonly NodeId[]): void => {
       voterPriority.update(voters.includes(selfId));

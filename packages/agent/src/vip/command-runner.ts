@@ -27,6 +27,11 @@ export interface CommandRunner {
   run(command: string, args: readonly string[], options?: CommandRunOptions): Promise<CommandResult>;
   /** Gets ready to run these commands at once when asked (a runner with nothing to prepare may omit it). */
   prepare?(commands: readonly string[]): void;
+  /**
+   * Moves the processes this runner keeps between commands (long-lived shells) to this nice value;
+   * the commands they start inherit it (a runner that keeps none may omit it).
+   */
+  setNice?(nice: number): void;
 }
 
 export interface ExecFileRunnerInit {

@@ -10,7 +10,12 @@
 //   shell's; the shell writes `pid N` on fd 3 (so a timeout or an abort can kill it), waits for it,
 //   then writes a NUL byte on stdout and on stderr (the end of the command's output: ip, arping and
 //   na6 never print one) and `exit S` on fd 3. A job is done once all three have arrived.
+//
+// A shell keeps the nice value of the thread that started it, and so does every command it runs:
+// `setNice()` moves the shells when the agent's own priority changes (a learner that becomes a
+// voter, voter-priority.ts), or its `ip addr add` would wait for CPU behind every learner's loop.
 import { type ChildProcess, spawn } from "node:child_process";
+import { setPriority } from "node:os";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { CommandAbortedError, CommandFailedError, CommandNotFoundError, CommandTimeoutError } from "../errors.ts";
@@ -39,6 +44,8 @@ export interface ShellCommandRunnerInit {
 }
 
 export interface ShellCommandRunner extends CommandRunner {
+  /** Moves every shell running now to this nice value (a shell started later gets the agent's). */
+  setNice(nice: number): void;
   /** Ends every shell; commands still queued reject with CommandAbortedError. */
   close(): void;
 }
@@ -121,6 +128,18 @@ class ShellLane {
   /** Starts the shell now, so that the first command does not wait for it. */
   warm(): void {
     if (!this.closed && this.shell === undefined) this.startShell();
+  }
+
+  /** Sets the shell's nice value (the commands it starts inherit it); a shell not started yet gets the agent's. */
+  setNice(nice: number): void {
+    const pid = this.shell?.pid;
+    if (pid === undefined) return;
+    try {
+      setPriority(pid, nice);
+    } catch (error) {
+      // A shell that ended meanwhile: the next command starts another, with the agent's value.
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+    }
   }
 
   close(): void {
@@ -321,6 +340,9 @@ export function shellCommandRunner(init: ShellCommandRunnerInit = {}): ShellComm
     prepare(commands) {
       if (closed) return;
       for (const command of commands) laneFor(command).warm();
+    },
+    setNice(nice) {
+      for (const lane of lanes.values()) lane.setNice(nice);
     },
     close() {
       closed = true;

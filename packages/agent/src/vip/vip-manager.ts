@@ -110,6 +110,11 @@ export interface VipManager {
   release(reason: string): Promise<void>;
   /** Removes the VIP if this host has it (interface mode). Resolves true when something was removed. */
   removeStaleVip(reason: string): Promise<boolean>;
+  /**
+   * The agent's scheduling priority changed: the processes kept for the VIP's commands (the `ip`
+   * and `arping` shells) follow it, so a claim does not wait for CPU at the old priority.
+   */
+  setNice(nice: number): void;
   status(): VipStatus;
 }
 
@@ -451,6 +456,13 @@ export function createVipManager(init: VipManagerInit): VipManager {
     claim: (reason) => serialize(() => doClaim(reason)),
     release: (reason) => serialize(() => doRelease(reason)),
     removeStaleVip: (reason) => serialize(() => doRemoveStale(reason)),
+    setNice: (nice) => {
+      try {
+        runner.setNice?.(nice);
+      } catch (err) {
+        logger.warn({ err, nice }, "could not move the VIP's command shells to the agent's priority");
+      }
+    },
     status: () => {
       noticeGuardFired();
       return {

@@ -16,6 +16,8 @@ export class FakeRunner implements CommandRunner {
   private readonly rules: { match: RegExp; answer: Answer; times: number }[] = [];
   /** The addresses `ip -o addr show` reports, kept up to date by add/del like the kernel would. */
   readonly addresses = new Set<string>();
+  /** Every nice value the runner was told to move its processes to. */
+  readonly nices: number[] = [];
 
   /** Answers commands whose line matches `match` with `answer`, `times` times (default: always). */
   on(match: RegExp, answer: Answer, times = Number.POSITIVE_INFINITY): this {
@@ -25,6 +27,10 @@ export class FakeRunner implements CommandRunner {
 
   lines(pattern?: RegExp): string[] {
     return this.calls.map((call) => call.line).filter((line) => pattern === undefined || pattern.test(line));
+  }
+
+  setNice(nice: number): void {
+    this.nices.push(nice);
   }
 
   async run(command: string, args: readonly string[]): Promise<CommandResult> {

@@ -37,6 +37,15 @@ function isLiveShell(pid: number): boolean {
   }
 }
 
+/** Field 19 of /proc/PID/stat: the nice value. */
+function niceFromStat(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
+
+function niceOf(pid: number): number {
+  return niceFromStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+}
+
 afterEach(() => {
   for (const created of runners.splice(0)) created.close();
 });
@@ -152,6 +161,22 @@ describe("shellCommandRunner", () => {
     shells.close();
     for (let waited = 0; started.some(isLiveShell) && waited < 50; waited++) await sleep(20);
     expect(started.filter(isLiveShell)).toEqual([]);
+  });
+
+  it("setNice() moves the running shells, and the commands they start run at that value", async () => {
+    const before = new Set(childShells());
+    const shells = runner();
+    shells.prepare?.(["cat"]);
+    const [shell] = childShells().filter((pid) => !before.has(pid));
+    if (shell === undefined) throw new Error("prepare() started no shell");
+    // A weaker priority than this process's: lowering one's own priority needs no privilege.
+    const nice = Math.min(niceOf(process.pid) + 3, 19);
+    shells.setNice(nice);
+    expect(niceOf(shell)).toBe(nice);
+    const { stdout } = await shells.run("cat", ["/proc/self/stat"]);
+    expect(niceFromStat(stdout)).toBe(nice);
+    // The same shell: moved, not replaced.
+    expect(childShells().filter((pid) => !before.has(pid))).toEqual([shell]);
   });
 
   it(`refuses more than ${SHELL_QUEUE_MAX} waiting commands, and close() aborts the rest`, async () => {

@@ -76,6 +76,14 @@ describe("interface mode", () => {
     await vip.stop();
   });
 
+  it("moves its command shells to the agent's new priority", async () => {
+    const vip = manager();
+    vip.setNice(-10);
+    vip.setNice(0);
+    expect(runner.nices).toEqual([-10, 0]);
+    await vip.stop();
+  });
+
   it("is idempotent: a second claim does nothing, an address already there counts as claimed", async () => {
     runner.addresses.add("10.0.0.100/24"); // left by a crashed run
     const vip = manager();
