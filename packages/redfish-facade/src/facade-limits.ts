@@ -47,6 +47,15 @@ export const MAX_FORWARDS_IN_FLIGHT_PER_MEMBER = 64;
  * on a 2-core simulated rack that was when new PoCs lost their lease and dropped the VIP.
  */
 export const WARM_UP_MEMBERS_IN_PARALLEL = 4;
+/**
+ * Stale-while-revalidate reads (a cached answer past its TTL served while it is read again) run
+ * at once, over all members; the others wait their turn. A console polling an aggregated
+ * collection made every member's answer expire together: at 32 BMCs that was 32 reads at once,
+ * every 2 s and at the very first request a new PoC served.
+ */
+export const BACKGROUND_REFRESHES_IN_PARALLEL = 4;
+/** Background reads waiting for a turn; past it, a stale answer is read again at the next request instead. */
+export const BACKGROUND_REFRESH_QUEUE_MAX = 1_024;
 /** Largest member answer the facade accepts; a larger one counts as a failed member read. */
 export const MAX_UPSTREAM_BODY_BYTES = 16 * 1024 * 1024;
 /** Longest request path (400 beyond), and most segments in it. */

@@ -11,6 +11,8 @@ import {
   type UpstreamResponse,
 } from "./facade-cluster.ts";
 import {
+  BACKGROUND_REFRESH_QUEUE_MAX,
+  BACKGROUND_REFRESHES_IN_PARALLEL,
   type FacadeTimeouts,
   FORWARD_DEADLINE_GRACE_MS,
   MAX_CACHED_MEMBER_ANSWERS,
@@ -87,6 +89,10 @@ export class MemberReader {
   private readonly forwardsInFlight = new Map<string, number>();
   /** Bumped by invalidate(): a read started before a write must not refill the cache with old state. */
   private readonly generation = new Map<string, number>();
+  /** Stale-while-revalidate reads running now (at most BACKGROUND_REFRESHES_IN_PARALLEL). */
+  private backgroundRunning = 0;
+  /** Those waiting for a turn, by cache key (oldest first; at most BACKGROUND_REFRESH_QUEUE_MAX). */
+  private readonly backgroundQueue = new Map<string, { readonly member: FacadeMember; readonly path: string }>();
 
   constructor(options: MemberReaderOptions) {
     this.cluster = options.cluster;
@@ -148,7 +154,7 @@ export class MemberReader {
         options.staleForMs ?? 0,
       );
       if (ageMs < staleForMs) {
-        void this.refresh(member, path, key);
+        this.refreshInBackground(member, path, key);
         return Promise.resolve(cached.read);
       }
       this.cache.delete(key);
@@ -169,6 +175,32 @@ export class MemberReader {
       return Promise.resolve(cached.read);
     }
     return this.refresh(member, path, key);
+  }
+
+  /** Reads `path` again without anyone waiting: now if a turn is free, else once one is. */
+  private refreshInBackground(member: FacadeMember, path: string, key: string): void {
+    if (this.inFlight.has(`${key} ${this.generation.get(member.id) ?? 0}`) || this.backgroundQueue.has(key)) return;
+    if (this.backgroundRunning < BACKGROUND_REFRESHES_IN_PARALLEL) {
+      this.backgroundRunning++;
+      const done = (): void => {
+        this.backgroundRunning--;
+        this.nextBackgroundRefresh();
+      };
+      this.refresh(member, path, key).then(done, done);
+    } else if (this.backgroundQueue.size < BACKGROUND_REFRESH_QUEUE_MAX) {
+      this.backgroundQueue.set(key, { member, path });
+    }
+  }
+
+  private nextBackgroundRefresh(): void {
+    for (const [key, { member, path }] of this.backgroundQueue) {
+      if (this.backgroundRunning >= BACKGROUND_REFRESHES_IN_PARALLEL) return;
+      this.backgroundQueue.delete(key);
+      // Read meanwhile by a request that could not wait (or dropped by invalidate): nothing to do.
+      const cached = this.cache.get(key);
+      if (cached === undefined || this.nowMs() - cached.atMs < this.timeouts.memberCacheTtlMs) continue;
+      this.refreshInBackground(member, path, key);
+    }
   }
 
   /** The one read of `path` in flight (started if there is none); its result refills the cache. */

@@ -1,6 +1,7 @@
 // Proves member answers are cached for the TTL (a console polling a collection does not reach
 // every BMC on every poll), ETag / If-None-Match, and $select, $expand and only, with their errors.
 import { afterEach, describe, expect, it } from "vitest";
+import { BACKGROUND_REFRESHES_IN_PARALLEL } from "../src/facade-limits.ts";
 import { CONSOLE, type Facade, messageIds, startFacade, threeMembers } from "./support/facade-fixture.ts";
 
 let facade: Facade;
@@ -24,6 +25,34 @@ describe("cache and ETags", () => {
     await new Promise((resolve) => setTimeout(resolve, 80));
     await facade.json("/redfish/v1/Systems");
     expect(facade.cluster.forwards.length).toBeGreaterThan(afterFirst);
+  });
+
+  it(`past the TTL, reads the members again ${BACKGROUND_REFRESHES_IN_PARALLEL} at a time, and every one of them`, async () => {
+    const specs = Array.from({ length: 3 * BACKGROUND_REFRESHES_IN_PARALLEL }, (_, i) => ({ name: `bmc${i + 1}` }));
+    facade = await startFacade(specs, { timeouts: { memberCacheTtlMs: 50 } });
+    await facade.json("/redfish/v1/Systems");
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const forward = facade.cluster.forward.bind(facade.cluster);
+    const inFlight = new Set<string>();
+    const readAgain = new Set<string>();
+    let mostAtOnce = 0;
+    facade.cluster.forward = async (memberId, request) => {
+      inFlight.add(memberId);
+      mostAtOnce = Math.max(mostAtOnce, inFlight.size);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5)); // a member that takes a moment
+        return await forward(memberId, request);
+      } finally {
+        inFlight.delete(memberId);
+        readAgain.add(memberId);
+      }
+    };
+    expect((await facade.get("/redfish/v1/Systems")).statusCode).toBe(200);
+    for (let waited = 0; readAgain.size < specs.length && waited < 200; waited++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(readAgain.size).toBe(specs.length);
+    expect(mostAtOnce).toBe(BACKGROUND_REFRESHES_IN_PARALLEL);
   });
 
   it("asks concurrent requests of the same resource once", async () => {
