@@ -1,7 +1,7 @@
 // The config file's schema: the one place where keys, types, bounds, defaults and their
 // descriptions live. Validation, the TypeScript type and the README's reference table all come from it.
 import Type from "typebox";
-import { DEFAULT_VOTER_NICE, NICE_MAX, NICE_MIN } from "../scheduling/voter-priority.ts";
+import { DEFAULT_POC_NICE, DEFAULT_VOTER_NICE, NICE_MAX, NICE_MIN } from "../scheduling/voter-priority.ts";
 import { NODE_NAME_PATTERN } from "./node-name.ts";
 import { describeTimingProfile, TIMING_PROFILES } from "./timing.ts";
 
@@ -288,6 +288,13 @@ export const ConfigSchema = Type.Object(
       default: DEFAULT_VOTER_NICE,
       description:
         "Scheduling priority (nice) of the agent's threads while this node is a voter: the PoC's lease depends on voters answering on time, even on a busy BMC. A learner runs at the priority the agent started with. Raising it needs CAP_SYS_NICE (the systemd unit grants it); without it the agent warns once and runs as it is.",
+    }),
+    pocNice: Type.Integer({
+      minimum: NICE_MIN,
+      maximum: NICE_MAX,
+      default: DEFAULT_POC_NICE,
+      description:
+        "Scheduling priority (nice) of the agent's threads while this node is the PoC: it serves the console, and it drops the VIP when its own loop waits for CPU past its lease. Never weaker than voterNice. Raising it needs CAP_SYS_NICE, like voterNice.",
     }),
     cleanupDeadMembers: Type.Boolean({
       default: false,

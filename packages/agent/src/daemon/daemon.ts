@@ -477,11 +477,12 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
 
     const voterPriority = new VoterPriority({
       voterNice: config.voterNice,
+      pocNice: config.pocNice,
       logger: logger.child({ component: "scheduling" }),
-      // Processes started before the change keep the old value: the lease guard's shell is
-      // replaced, the VIP's command shells are moved.
+      // Processes started before the change keep the old value: the lease guard's standby shell
+      // and the VIP's command shells are moved.
       onChanged: (nice) => {
-        leaseGuard?.renewShell();
+        leaseGuard?.setNice(nice);
         vip.setNice(nice);
       },
     });
@@ -553,6 +554,9 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     // transfer's TimeoutNow until the release is done (the successor claims the VIP at once).
     driver.setLeaseFence((reason) => releaseVip(`lease lost in term ${driver.status().term} (${reason})`));
     driver.on("leadershipChanged", ({ role, leaderId, term, previousRole, previousLeaderId }) => {
+      // The PoC runs at pocNice from its first turn: its first second (the claim, the console's
+      // first requests, every member's first append) is when a starved loop lost the lease.
+      voterPriority.setPoc(role === "leader");
       if (previousRole === "leader" && role !== "leader") {
         releaseVip(
           `leadership lost in term ${term}: ${leaderId === NO_NODE ? "no PoC yet" : `${leaderId} leads`}`,

@@ -3,7 +3,9 @@
 // run on time to keep it: a voter that waits for CPU behind other work costs the console an
 // outage (the VIP is dropped when the lease runs out). So while this node is a voter, the
 // agent runs at `voterNice` (keepalived's `vrrp_priority` does the same for VRRP); a learner,
-// whose timing no lease depends on, goes back to the priority the agent started with.
+// whose timing no lease depends on, goes back to the priority the agent started with. The PoC runs
+// higher still, at `pocNice`: in its first second it claims the VIP, answers the console's first
+// requests and sends every member its first append, and its lease ends if its own loop waits.
 //
 // On a 32-BMC rack simulated on two cores, every agent waited for CPU 100-250 ms at once after a
 // PoC died, and new PoCs lost their lease in their first seconds; with the five voters at nice
@@ -21,6 +23,8 @@ import type { AgentLogger } from "../logger.ts";
 
 /** The nice value a voter's threads run at unless configured otherwise. */
 export const DEFAULT_VOTER_NICE = -10;
+/** The nice value the PoC's threads run at unless configured otherwise. */
+export const DEFAULT_POC_NICE = -15;
 /** Linux nice values: -20 (most favoured) to 19. */
 export const NICE_MIN = -20;
 export const NICE_MAX = 19;
@@ -28,6 +32,8 @@ export const NICE_MAX = 19;
 export interface VoterPriorityInit {
   /** The nice value while a voter (NICE_MIN..NICE_MAX). Never weaker than the one the agent started with. */
   readonly voterNice: number;
+  /** The nice value while the PoC (default DEFAULT_POC_NICE). Never weaker than `voterNice`. */
+  readonly pocNice?: number;
   readonly logger: AgentLogger;
   /** This thread's nice value (default: os.getPriority()). */
   readonly getNice?: () => number;
@@ -39,18 +45,28 @@ export interface VoterPriorityInit {
 
 export class VoterPriority {
   readonly #voterNice: number;
+  readonly #pocNice: number;
   readonly #startNice: number;
   readonly #logger: AgentLogger;
   readonly #setNice: (nice: number) => void;
   readonly #onChanged: (nice: number) => void;
   #current: number;
+  #isVoter = false;
+  #isPoc = false;
   #refusalReported = false;
 
   constructor(init: VoterPriorityInit) {
-    if (!Number.isInteger(init.voterNice) || init.voterNice < NICE_MIN || init.voterNice > NICE_MAX) {
-      throw new RangeError(`voterNice must be an integer from ${NICE_MIN} to ${NICE_MAX}, not ${init.voterNice}`);
+    const pocNice = init.pocNice ?? DEFAULT_POC_NICE;
+    for (const [name, nice] of [
+      ["voterNice", init.voterNice],
+      ["pocNice", pocNice],
+    ] as const) {
+      if (!Number.isInteger(nice) || nice < NICE_MIN || nice > NICE_MAX) {
+        throw new RangeError(`${name} must be an integer from ${NICE_MIN} to ${NICE_MAX}, not ${nice}`);
+      }
     }
     this.#voterNice = init.voterNice;
+    this.#pocNice = Math.min(pocNice, init.voterNice);
     this.#logger = init.logger;
     this.#setNice = init.setNice ?? setEveryThreadsNice;
     this.#onChanged = init.onChanged ?? (() => undefined);
@@ -63,9 +79,26 @@ export class VoterPriority {
     return this.#current;
   }
 
-  /** Follows this node's role: a voter's priority while it votes, the starting one otherwise. */
+  /** Follows this node's membership: a voter's priority while it votes, the starting one otherwise. */
   update(isVoter: boolean): void {
-    const wanted = isVoter ? Math.min(this.#voterNice, this.#startNice) : this.#startNice;
+    this.#isVoter = isVoter;
+    this.#apply();
+  }
+
+  /** Follows this node's leadership: the PoC's priority while it leads. */
+  setPoc(isPoc: boolean): void {
+    this.#isPoc = isPoc;
+    this.#apply();
+  }
+
+  #apply(): void {
+    const role = this.#isPoc ? "poc" : this.#isVoter ? "voter" : "learner";
+    const wanted =
+      role === "poc"
+        ? Math.min(this.#pocNice, this.#startNice)
+        : role === "voter"
+          ? Math.min(this.#voterNice, this.#startNice)
+          : this.#startNice;
     if (wanted === this.#current) return;
     try {
       this.#setNice(wanted);
@@ -80,10 +113,7 @@ export class VoterPriority {
       }
       return;
     }
-    this.#logger.info(
-      { nice: wanted, previous: this.#current, role: isVoter ? "voter" : "learner" },
-      "scheduling priority follows this node's role",
-    );
+    this.#logger.info({ nice: wanted, previous: this.#current, role }, "scheduling priority follows this node's role");
     this.#current = wanted;
     this.#onChanged(wanted);
   }

@@ -33,10 +33,11 @@ export interface GuardFiredMessage {
   readonly error: string | undefined;
 }
 
-/** workerData: `{ view, line, shell, slackUs }`. Messages in: "check" (re-read the cells), "renew-shell" and "close"; out: "ready", then GuardFiredMessage. */
+/** workerData: `{ view, line, shell, slackUs }`. Messages in: "check" (re-read the cells), \`{ setNice }\` and "close"; out: "ready", then GuardFiredMessage. */
 export const LEASE_GUARD_WORKER_SOURCE = `"use strict";
 const { parentPort, workerData } = require("node:worker_threads");
 const { spawn } = require("node:child_process");
+const { setPriority } = require("node:os");
 const view = workerData.view;
 const LEASE_END_CELL = ${LEASE_END_CELL};
 const STATE_CELL = ${STATE_CELL};
@@ -107,12 +108,15 @@ const check = () => {
 };
 
 parentPort.on("message", (message) => {
-  if (message === "renew-shell") {
-    // Started from this thread now, the shell has this thread's priority as it is now.
-    if (closing) return;
-    const previous = standby;
-    standby = startShell();
-    if (previous !== undefined && !previous.gone) previous.child.stdin.end();
+  if (typeof message === "object" && message !== null && typeof message.setNice === "number") {
+    // The standby shell keeps the priority of the moment it started: move it (the release command
+    // it runs inherits it). A shell started later takes this thread's, already moved.
+    if (standby === undefined || standby.gone || standby.child.pid === undefined) return;
+    try {
+      setPriority(standby.child.pid, message.setNice);
+    } catch {
+      // The shell ended meanwhile: the next one is started with this thread's priority.
+    }
     return;
   }
   if (message !== "close") {

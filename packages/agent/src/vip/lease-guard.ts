@@ -70,11 +70,11 @@ export interface LeaseGuard {
   /** Called on this thread after the guard ran its command. Returns the unsubscribe. */
   onFired(listener: (firing: LeaseGuardFiring) => void): () => void;
   /**
-   * Replaces the shell kept ready for the release command: a process takes its scheduling
-   * priority from the thread that starts it, so after the guard's thread changed priority
-   * (`VoterPriority`), the new shell has that one.
+   * Moves the shell kept ready for the release command to this nice value: a process takes its
+   * scheduling priority from the thread that starts it, and keeps it when that thread's changes
+   * (`VoterPriority`). Moved, not replaced: a fork of the agent at a takeover costs its loop.
    */
-  renewShell(): void;
+  setNice(nice: number): void;
   /** Ends the worker and its shell. The guard does nothing afterwards. */
   close(): Promise<void>;
 }
@@ -169,8 +169,8 @@ export function startLeaseGuard(init: LeaseGuardInit): LeaseGuard {
     get fired() {
       return Atomics.load(view, STATE_CELL) === GUARD_FIRED;
     },
-    renewShell() {
-      if (!closed) worker.postMessage("renew-shell");
+    setNice(nice) {
+      if (!closed) worker.postMessage({ setNice: nice });
     },
     onFired(listener) {
       listeners.add(listener);

@@ -2,7 +2,7 @@
 import { getPriority } from "node:os";
 import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import type { ChangeResult, StatusDocument, TransferLeadershipResult } from "../../src/control/control-protocol.ts";
-import { DEFAULT_VOTER_NICE } from "../../src/scheduling/voter-priority.ts";
+import { DEFAULT_POC_NICE, DEFAULT_VOTER_NICE } from "../../src/scheduling/voter-priority.ts";
 import {
   ADMIN_AUTHORIZATION,
   type Agent,
@@ -59,12 +59,23 @@ describe("three conclaved processes on loopback", () => {
     const formed = await eventually("one cluster with three voters", () => agreed(members, 3), FORM_TIMEOUT_MS);
     const uuid = formed.cluster.uuid as string;
     expect(formed.members.map((member) => member.id).sort()).toHaveLength(3);
-    // Every voter's event loop runs at the voter priority (raising it needs root or CAP_SYS_NICE).
+    // Every voter's event loop runs at the voter priority, the PoC's at the PoC's (raising them
+    // needs root or CAP_SYS_NICE).
     if (process.getuid?.() === 0) {
       const voterNice = Math.min(DEFAULT_VOTER_NICE, getPriority());
+      const pocNice = Math.min(DEFAULT_POC_NICE, voterNice);
       await eventually(
-        "every voter to run at the voter priority",
-        async () => (members.every((agent) => getPriority(agent.child?.pid) === voterNice) ? true : undefined),
+        "every voter to run at the voter priority and the PoC at the PoC's",
+        async () => {
+          const docs = await Promise.all(members.map(status));
+          return members.every((agent, i) => {
+            const doc = docs[i];
+            const wanted = doc !== undefined && doc.node.id === doc.pocId ? pocNice : voterNice;
+            return getPriority(agent.child?.pid) === wanted;
+          })
+            ? true
+            : undefined;
+        },
         FAILOVER_TIMEOUT_MS,
       );
     }

@@ -37,6 +37,28 @@ describe("VoterPriority", () => {
     expect(priority.nice).toBe(0);
   });
 
+  it("raises the PoC above the voters while it leads, then gives it a voter's priority back", () => {
+    const { thread, getNice, setNice } = fakeThread(0);
+    const priority = new VoterPriority({ voterNice: -10, pocNice: -15, logger: recordingLogger(), getNice, setNice });
+    priority.update(true);
+    priority.setPoc(true);
+    expect(thread.nice).toBe(-15);
+    priority.update(true); // a membership change while leading keeps the PoC's priority
+    expect(thread.nice).toBe(-15);
+    priority.setPoc(false);
+    expect(thread.nice).toBe(-10);
+    priority.update(false);
+    expect(thread.calls).toEqual([-10, -15, -10, 0]);
+  });
+
+  it("never gives the PoC a weaker priority than a voter's", () => {
+    const { thread, getNice, setNice } = fakeThread(0);
+    const priority = new VoterPriority({ voterNice: -10, pocNice: -5, logger: recordingLogger(), getNice, setNice });
+    priority.update(true);
+    priority.setPoc(true);
+    expect(thread.calls).toEqual([-10]);
+  });
+
   it("never makes a voter weaker than the priority the agent started with", () => {
     const { thread, getNice, setNice } = fakeThread(-15);
     const priority = new VoterPriority({ voterNice: -10, logger: recordingLogger(), getNice, setNice });
@@ -63,6 +85,9 @@ describe("VoterPriority", () => {
     const { getNice, setNice } = fakeThread(0);
     expect(() => new VoterPriority({ voterNice: -21, logger: recordingLogger(), getNice, setNice })).toThrow(/-21/);
     expect(() => new VoterPriority({ voterNice: 2.5, logger: recordingLogger(), getNice, setNice })).toThrow(/2\.5/);
+    expect(
+      () => new VoterPriority({ voterNice: -10, pocNice: 20, logger: recordingLogger(), getNice, setNice }),
+    ).toThrow(/pocNice .* 20/);
   });
 
   // The real system calls, in a child process so this worker's own priority is left alone.

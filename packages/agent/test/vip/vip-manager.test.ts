@@ -325,7 +325,7 @@ class FakeLeaseGuard implements LeaseGuard {
     this.#addresses = addresses;
   }
   publishLeaseLeft(): void {}
-  renewShell(): void {}
+  setNice(): void {}
   arm(): void {
     this.armed = true;
     this.#fired = false;
