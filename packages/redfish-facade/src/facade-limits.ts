@@ -48,10 +48,10 @@ export const MAX_FORWARDS_IN_FLIGHT_PER_MEMBER = 64;
  */
 export const WARM_UP_MEMBERS_IN_PARALLEL = 4;
 /**
- * Stale-while-revalidate reads (a cached answer past its TTL served while it is read again) run
- * at once, over all members; the others wait their turn. A console polling an aggregated
- * collection made every member's answer expire together: at 32 BMCs that was 32 reads at once,
- * every 2 s and at the very first request a new PoC served.
+ * How many members are read again at once for a stale-while-revalidate (a cached answer past its
+ * TTL, served while it is read again), one read each; the other reads wait their turn. A console
+ * polling an aggregated collection made every member's answer expire together: at 32 BMCs that
+ * was 32 reads at once, every 2 s and at the very first request a new PoC served.
  */
 export const BACKGROUND_REFRESHES_IN_PARALLEL = 4;
 /** Background reads waiting for a turn; past it, a stale answer is read again at the next request instead. */

@@ -89,8 +89,8 @@ export class MemberReader {
   private readonly forwardsInFlight = new Map<string, number>();
   /** Bumped by invalidate(): a read started before a write must not refill the cache with old state. */
   private readonly generation = new Map<string, number>();
-  /** Stale-while-revalidate reads running now (at most BACKGROUND_REFRESHES_IN_PARALLEL). */
-  private backgroundRunning = 0;
+  /** Members with a stale-while-revalidate read running now (one each; at most BACKGROUND_REFRESHES_IN_PARALLEL). */
+  private readonly backgroundMembers = new Set<string>();
   /** Those waiting for a turn, by cache key (oldest first; at most BACKGROUND_REFRESH_QUEUE_MAX). */
   private readonly backgroundQueue = new Map<string, { readonly member: FacadeMember; readonly path: string }>();
 
@@ -177,13 +177,17 @@ export class MemberReader {
     return this.refresh(member, path, key);
   }
 
-  /** Reads `path` again without anyone waiting: now if a turn is free, else once one is. */
+  /**
+   * Reads `path` again without anyone waiting: now if a turn is free, else once one is. One member
+   * has one turn at most, so a member that stopped answering holds one turn until its read's
+   * deadline, not all of them.
+   */
   private refreshInBackground(member: FacadeMember, path: string, key: string): void {
     if (this.inFlight.has(`${key} ${this.generation.get(member.id) ?? 0}`) || this.backgroundQueue.has(key)) return;
-    if (this.backgroundRunning < BACKGROUND_REFRESHES_IN_PARALLEL) {
-      this.backgroundRunning++;
+    if (this.backgroundMembers.size < BACKGROUND_REFRESHES_IN_PARALLEL && !this.backgroundMembers.has(member.id)) {
+      this.backgroundMembers.add(member.id);
       const done = (): void => {
-        this.backgroundRunning--;
+        this.backgroundMembers.delete(member.id);
         this.nextBackgroundRefresh();
       };
       this.refresh(member, path, key).then(done, done);
@@ -194,7 +198,8 @@ export class MemberReader {
 
   private nextBackgroundRefresh(): void {
     for (const [key, { member, path }] of this.backgroundQueue) {
-      if (this.backgroundRunning >= BACKGROUND_REFRESHES_IN_PARALLEL) return;
+      if (this.backgroundMembers.size >= BACKGROUND_REFRESHES_IN_PARALLEL) return;
+      if (this.backgroundMembers.has(member.id)) continue; // its turn is taken: it waits
       this.backgroundQueue.delete(key);
       // Read meanwhile by a request that could not wait (or dropped by invalidate): nothing to do.
       const cached = this.cache.get(key);

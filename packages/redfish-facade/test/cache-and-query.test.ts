@@ -55,6 +55,39 @@ describe("cache and ETags", () => {
     expect(mostAtOnce).toBe(BACKGROUND_REFRESHES_IN_PARALLEL);
   });
 
+  it("gives a member one background read at a time: one that stopped answering does not hold up the others", async () => {
+    const specs = Array.from({ length: 2 * BACKGROUND_REFRESHES_IN_PARALLEL }, (_, i) => ({ name: `bmc${i + 1}` }));
+    facade = await startFacade(specs, { timeouts: { memberCacheTtlMs: 50 } });
+    const collections = ["/redfish/v1/Systems", "/redfish/v1/Chassis", "/redfish/v1/Managers"];
+    for (const uri of collections) await facade.json(uri);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const forward = facade.cluster.forward.bind(facade.cluster);
+    const slow = "peer-bmc1";
+    const inFlight = new Map<string, number>();
+    const readAgain = new Set<string>();
+    let mostOfSlowAtOnce = 0;
+    facade.cluster.forward = async (memberId, request) => {
+      inFlight.set(memberId, (inFlight.get(memberId) ?? 0) + 1);
+      mostOfSlowAtOnce = Math.max(mostOfSlowAtOnce, inFlight.get(slow) ?? 0);
+      try {
+        // bmc1 has stopped answering quickly; the others take a moment.
+        await new Promise((resolve) => setTimeout(resolve, memberId === slow ? 400 : 5));
+        return await forward(memberId, request);
+      } finally {
+        inFlight.set(memberId, (inFlight.get(memberId) ?? 1) - 1);
+        readAgain.add(memberId);
+      }
+    };
+    for (const uri of collections) expect((await facade.get(uri)).statusCode).toBe(200);
+    for (let waited = 0; readAgain.size < specs.length - 1 && waited < 200; waited++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // Every other member was read again while bmc1's first read still ran, and bmc1 had one at a time.
+    expect([...readAgain].filter((id) => id !== slow)).toHaveLength(specs.length - 1);
+    expect(readAgain.has(slow)).toBe(false);
+    expect(mostOfSlowAtOnce).toBe(1);
+  });
+
   it("asks concurrent requests of the same resource once", async () => {
     facade = await startFacade(threeMembers());
     await facade.json("/redfish/v1/Systems");
