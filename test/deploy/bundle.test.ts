@@ -92,12 +92,13 @@ describe("the one-file bundle", () => {
         throw new Error(`${String(error)}\n${agentLogs(group)}`);
       });
       expect(root.uuid).toMatch(/^[0-9a-f-]{36}$/);
-      // A follower knows the UUID once it has applied the PoC's `cluster.init`.
+      // A follower knows the UUID once it has applied the PoC's `cluster.init`, and each member once
+      // it has applied the membership change that added it: separate entries, in either order.
       const status = await eventually(
-        "a follower to report the cluster UUID",
+        "a follower to report the cluster UUID and three members",
         async () => {
           const followerStatus = await group.status(1);
-          return followerStatus.cluster.uuid === null ? undefined : followerStatus;
+          return followerStatus.cluster.uuid === null || followerStatus.members.length < 3 ? undefined : followerStatus;
         },
         VIP_TIMEOUT_MS,
       );
