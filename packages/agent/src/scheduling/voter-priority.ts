@@ -11,7 +11,7 @@
 // PoC died, and new PoCs lost their lease in their first seconds; with the five voters at nice
 // -10 that happened less often (console gap p99 3.5-7.5 s before, 2.5-4.2 s after; bench/rack.ts).
 // With the PoC at -15 as well, its claim took 18-93 ms instead of 16-325, no new PoC lost its
-// lease in a 10-death run, and 3 deaths in 40 left the console without answers over 1.5 s.
+// lease in a 10-death run, and 5 deaths in 60 left the console without answers over 1.5 s.
 //
 // Linux keeps a nice value per thread, and `os.setPriority()` on a thread id sets that thread's:
 // every thread of the agent is set, the event loop's (the Raft loop, the VIP follower) and the
