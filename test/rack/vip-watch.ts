@@ -44,10 +44,11 @@ export class VipWatch {
   private readonly monitors = new Set<ChildProcess>();
   private stopped = false;
   private restarts = 0;
-  private readonly vip: string;
+  /** What `ip -o addr` prints for the VIP on an interface. */
+  private readonly vipNeedle: string;
 
   constructor(vip: string) {
-    this.vip = vip;
+    this.vipNeedle = ` inet ${vip}/`;
   }
 
   /**
@@ -56,7 +57,6 @@ export class VipWatch {
    * started again at once and the address's state read afresh.
    */
   watch(namespace: string): void {
-    const needle = ` inet ${this.vip}/`;
     const holdsNow = () => this.holdsNow(namespace);
     const start = (): void => {
       const child = spawn("ip", ["-n", namespace, "-ts", "-o", "monitor", "address"], {
@@ -66,7 +66,7 @@ export class VipWatch {
       this.monitors.add(child);
       const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
       lines.on("line", (line) => {
-        if (!line.includes(needle)) return;
+        if (!line.includes(this.vipNeedle)) return;
         const atMs = parseTimestamp(line) ?? Date.now();
         this.record({ atMs, namespace, kind: line.includes("] Deleted ") ? "vip-del" : "vip-add" });
       });
@@ -88,7 +88,7 @@ export class VipWatch {
   /** Whether the namespace's eth0 has the VIP right now (read, not from the events). */
   private holdsNow(namespace: string): boolean {
     return run(["ip", "-n", namespace, "-o", "addr", "show", "dev", "eth0"], { allowFail: true }).includes(
-      ` inet ${this.vip}/`,
+      this.vipNeedle,
     );
   }
 

@@ -183,7 +183,7 @@ export class MemberReader {
    * deadline, not all of them.
    */
   private refreshInBackground(member: FacadeMember, path: string, key: string): void {
-    if (this.inFlight.has(`${key} ${this.generation.get(member.id) ?? 0}`) || this.backgroundQueue.has(key)) return;
+    if (this.inFlight.has(this.flightKey(member, key)) || this.backgroundQueue.has(key)) return;
     if (this.backgroundMembers.size < BACKGROUND_REFRESHES_IN_PARALLEL && !this.backgroundMembers.has(member.id)) {
       this.backgroundMembers.add(member.id);
       const done = (): void => {
@@ -208,11 +208,15 @@ export class MemberReader {
     }
   }
 
+  /** A read's key among those in flight: keyed by generation too, so a read started before a write is not handed to readers after it. */
+  private flightKey(member: FacadeMember, key: string): string {
+    return `${key} ${this.generation.get(member.id) ?? 0}`;
+  }
+
   /** The one read of `path` in flight (started if there is none); its result refills the cache. */
   private refresh(member: FacadeMember, path: string, key: string): Promise<MemberRead> {
     const generation = this.generation.get(member.id) ?? 0;
-    // Keyed by generation too: a read started before a write is not handed to readers after it.
-    const flightKey = `${key} ${generation}`;
+    const flightKey = this.flightKey(member, key);
     const pending = this.inFlight.get(flightKey);
     if (pending !== undefined) return pending;
     const read = (async () => {

@@ -95,12 +95,8 @@ export class VoterPriority {
 
   #apply(): void {
     const role = this.#isPoc ? "poc" : this.#isVoter ? "voter" : "learner";
-    const wanted =
-      role === "poc"
-        ? Math.min(this.#pocNice, this.#startNice)
-        : role === "voter"
-          ? Math.min(this.#voterNice, this.#startNice)
-          : this.#startNice;
+    const roleNice = { poc: this.#pocNice, voter: this.#voterNice, learner: this.#startNice }[role];
+    const wanted = Math.min(roleNice, this.#startNice);
     if (wanted === this.#current) return;
     try {
       this.#setNice(wanted);
