@@ -1,6 +1,6 @@
 // The one door to external commands (ip, arping, na6): execFile with no shell, a timeout and
 // bounded output, failures turned into AGENT_ERR_COMMAND_* errors. Unit tests pass a fake.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { CommandAbortedError, CommandFailedError, CommandNotFoundError, CommandTimeoutError } from "../errors.ts";
 
 /** How long one command may run before it is killed. `ip` answers in milliseconds; arping -c 1 in one send. */
@@ -17,6 +17,18 @@ export interface CommandRunOptions {
   readonly timeoutMs?: number;
   /** Aborting kills the command (SIGKILL) and rejects with CommandAbortedError. */
   readonly signal?: AbortSignal;
+  /**
+   * Started in the background as soon as the command exits 0, by whatever ran it: not waited for,
+   * its output and its outcome discarded. A new PoC's first gratuitous ARP follows its
+   * `ip addr add` this way, at once, not after the agent's own loop (busy at that very moment)
+   * has heard that the add succeeded.
+   */
+  readonly thenStart?: FollowUpCommand;
+}
+
+export interface FollowUpCommand {
+  readonly command: string;
+  readonly args: readonly string[];
 }
 
 export interface CommandRunner {
@@ -73,6 +85,7 @@ export function execFileRunner(init: ExecFileRunnerInit = {}): CommandRunner {
           },
           (error, stdout, stderr) => {
             if (error === null) {
+              if (options.thenStart !== undefined) startFollowUp(prefix, options.thenStart);
               resolve({ stdout, stderr });
               return;
             }
@@ -99,4 +112,16 @@ export function execFileRunner(init: ExecFileRunnerInit = {}): CommandRunner {
       });
     },
   };
+}
+
+/** Starts `followUp` detached from the agent's stdio and lifetime; a failure to start is ignored (see thenStart). */
+function startFollowUp(prefix: readonly string[], followUp: FollowUpCommand): void {
+  const [file, ...fileArgs] = [...prefix, followUp.command, ...followUp.args] as [string, ...string[]];
+  try {
+    const child = spawn(file, fileArgs, { stdio: "ignore", windowsHide: true });
+    child.on("error", () => undefined);
+    child.unref();
+  } catch {
+    // Not started: the caller's own schedule covers it (thenStart is an early extra, never the only one).
+  }
 }

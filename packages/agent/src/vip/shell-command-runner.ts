@@ -9,7 +9,9 @@
 //   the command runs in the background with stdin from /dev/null, its stdout and stderr on the
 //   shell's; the shell writes `pid N` on fd 3 (so a timeout or an abort can kill it), waits for it,
 //   then writes a NUL byte on stdout and on stderr (the end of the command's output: ip, arping and
-//   na6 never print one) and `exit S` on fd 3. A job is done once all three have arrived.
+//   na6 never print one) and `exit S` on fd 3. A job is done once all three have arrived. A job
+//   with a follow-up (`thenStart`) has the shell start it in the background when the command exits
+//   0, before any of that: its output goes to /dev/null and nobody waits for it.
 //
 // A shell keeps the nice value of the thread that started it, and so does every command it runs:
 // `setNice()` moves the shells when the agent's own priority changes (a learner that becomes a
@@ -25,6 +27,7 @@ import {
   type CommandResult,
   type CommandRunner,
   type CommandRunOptions,
+  type FollowUpCommand,
   INSTALL_HINTS,
 } from "./command-runner.ts";
 
@@ -57,9 +60,13 @@ export function shellQuote(word: string): string {
 }
 
 /** The line sent to the shell for one command (see the protocol above). */
-export function jobScript(command: string, args: readonly string[]): string {
+export function jobScript(command: string, args: readonly string[], thenStart?: FollowUpCommand): string {
   const words = [command, ...args].map(shellQuote).join(" ");
-  return `${words} </dev/null 3>&- & echo "pid $!" >&3; wait $!; s=$?; printf '\\000'; printf '\\000' >&2; echo "exit $s" >&3\n`;
+  const followUp =
+    thenStart === undefined
+      ? ""
+      : ` [ "$s" -eq 0 ] && { ${[thenStart.command, ...thenStart.args].map(shellQuote).join(" ")} </dev/null >/dev/null 2>&1 3>&- & };`;
+  return `${words} </dev/null 3>&- & echo "pid $!" >&3; wait $!; s=$?;${followUp} printf '\\000'; printf '\\000' >&2; echo "exit $s" >&3\n`;
 }
 
 interface Job {
@@ -200,7 +207,7 @@ class ShellLane {
       running.onAbort = () => this.stop(running, "abort");
       signal.addEventListener("abort", running.onAbort, { once: true });
     }
-    shell.stdin?.write(jobScript(job.command, job.args));
+    shell.stdin?.write(jobScript(job.command, job.args, job.options.thenStart));
   }
 
   /** The new shell, or why it could not be started (a spawn that fails later reports through shellGone). */

@@ -264,8 +264,11 @@ export function createVipManager(init: VipManagerInit): VipManager {
     const args = ipv6
       ? ["-6", "addr", "add", `${vip}/${prefix}`, "dev", iface, "nodad"]
       : ["addr", "add", `${vip}/${prefix}`, "dev", iface];
+    // The first announcement leaves with the add itself: neighbours still send to the old PoC's MAC
+    // until they hear one, and this loop is at its busiest right now. The burst below still runs.
+    const [announce, announceArgs] = announceCommand();
     try {
-      await runner.run("ip", args);
+      await runner.run("ip", args, { thenStart: { command: announce, args: announceArgs } });
     } catch (err) {
       if (err instanceof CommandFailedError && ADDRESS_EXISTS.test(err.stderr)) return;
       throw describeIpFailure(err, "add");

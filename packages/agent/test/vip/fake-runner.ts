@@ -1,6 +1,6 @@
 // A CommandRunner that records every command and answers from a script of rules, for the VIP unit tests.
 import { CommandFailedError, CommandNotFoundError } from "../../src/errors.ts";
-import type { CommandResult, CommandRunner } from "../../src/vip/command-runner.ts";
+import type { CommandResult, CommandRunner, CommandRunOptions } from "../../src/vip/command-runner.ts";
 
 export interface RecordedCommand {
   readonly command: string;
@@ -18,6 +18,8 @@ export class FakeRunner implements CommandRunner {
   readonly addresses = new Set<string>();
   /** Every nice value the runner was told to move its processes to. */
   readonly nices: number[] = [];
+  /** Follow-ups (thenStart) of commands that succeeded, as `command args...`, in order. */
+  readonly followUps: string[] = [];
 
   /** Answers commands whose line matches `match` with `answer`, `times` times (default: always). */
   on(match: RegExp, answer: Answer, times = Number.POSITIVE_INFINITY): this {
@@ -33,9 +35,17 @@ export class FakeRunner implements CommandRunner {
     this.nices.push(nice);
   }
 
-  async run(command: string, args: readonly string[]): Promise<CommandResult> {
+  async run(command: string, args: readonly string[], options: CommandRunOptions = {}): Promise<CommandResult> {
     const line = [command, ...args].join(" ");
     this.calls.push({ command, args: [...args], line });
+    const result = this.answer(command, args, line);
+    if (options.thenStart !== undefined) {
+      this.followUps.push([options.thenStart.command, ...options.thenStart.args].join(" "));
+    }
+    return result;
+  }
+
+  private answer(command: string, args: readonly string[], line: string): CommandResult {
     const rule = this.rules.find((candidate) => candidate.times > 0 && candidate.match.test(line));
     if (rule !== undefined) {
       rule.times -= 1;

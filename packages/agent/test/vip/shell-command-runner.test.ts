@@ -11,6 +11,7 @@ import {
   shellCommandRunner,
   shellQuote,
 } from "../../src/vip/shell-command-runner.ts";
+import { FollowUpProbe, isRunning } from "./follow-up-probe.ts";
 
 const runners: ShellCommandRunner[] = [];
 
@@ -46,7 +47,16 @@ function niceOf(pid: number): number {
   return niceFromStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
 }
 
+const probes: FollowUpProbe[] = [];
+
+function followUpProbe(): FollowUpProbe {
+  const probe = new FollowUpProbe();
+  probes.push(probe);
+  return probe;
+}
+
 afterEach(() => {
+  for (const probe of probes.splice(0)) probe.cleanUp();
   for (const created of runners.splice(0)) created.close();
 });
 
@@ -191,5 +201,28 @@ describe("shellCommandRunner", () => {
     await expect(running).rejects.toMatchObject({ code: "AGENT_ERR_COMMAND_ABORTED" });
     for (const waiting of queued) await expect(waiting).rejects.toMatchObject({ code: "AGENT_ERR_COMMAND_ABORTED" });
     await expect(shells.run("sleep", ["0"])).rejects.toMatchObject({ code: "AGENT_ERR_COMMAND_ABORTED" });
+  });
+
+  it("starts a follow-up once the command exits 0, and answers without waiting for it", async () => {
+    const shells = runner();
+    const probe = followUpProbe();
+    const { stdout } = await shells.run("echo", ["added"], { thenStart: probe.command });
+    expect(stdout).toBe("added\n");
+    const pid = await probe.started();
+    // Still sleeping: the run answered while its follow-up went on.
+    expect(isRunning(pid)).toBe(true);
+    // And the shell is free for the next command at once.
+    expect((await shells.run("echo", ["next"])).stdout).toBe("next\n");
+  });
+
+  it("does not start the follow-up when the command fails", async () => {
+    const shells = runner();
+    const probe = followUpProbe();
+    await expect(shells.run("sh", ["-c", "exit 2"], { thenStart: probe.command })).rejects.toMatchObject({
+      code: "AGENT_ERR_COMMAND_FAILED",
+    });
+    // The follow-up would have been started before the failure was reported; give a started one time to show.
+    await shells.run("sleep", ["0.2"]);
+    expect(probe.hasStarted).toBe(false);
   });
 });

@@ -62,6 +62,8 @@ describe("interface mode", () => {
     const vip = manager();
     await vip.claim("elected PoC with lease");
     expect(runner.lines(/^ip /)).toEqual(["ip addr add 10.0.0.100/24 dev eth0"]);
+    // The first gratuitous ARP leaves with the add (its runner starts it), before the burst.
+    expect(runner.followUps).toEqual(["arping -U -c 1 -I eth0 10.0.0.100"]);
     await vi.advanceTimersByTimeAsync(0);
     expect(runner.lines(ARPING)).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(ANNOUNCE_BURST_INTERVAL_MS * (ANNOUNCE_BURST_COUNT - 1));
@@ -168,11 +170,18 @@ describe("interface mode", () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(runner.lines(/^ip /)).toEqual(["ip -6 addr add fd00::100/64 dev eth0 nodad"]);
     expect(runner.lines(/^na6/)).toEqual(["na6 -i eth0 -s fd00::100 -d ff02::1 -t fd00::100 -o -e"]);
+    expect(runner.followUps).toEqual(["na6 -i eth0 -s fd00::100 -d ff02::1 -t fd00::100 -o -e"]);
     runner.addresses.clear();
     runner.addresses.add("fd00:0:0::100/64");
     await vip.release("lease lapsed");
     // The configured spelling, whatever the kernel lists (the fake does not normalise, so it is tried twice).
     expect(new Set(runner.lines(/addr del/))).toEqual(new Set(["ip -6 addr del fd00::100/64 dev eth0"]));
+  });
+
+  it("starts no announcement with an add that failed", async () => {
+    runner.on(/^ip addr add/, { fail: { stderr: "RTNETLINK answers: Operation not permitted" } }, 1);
+    await expect(manager().claim("x")).rejects.toMatchObject({ code: "AGENT_ERR_VIP_PERMISSION" });
+    expect(runner.followUps).toEqual([]);
   });
 
   it("maps ip failures to stable codes", async () => {
