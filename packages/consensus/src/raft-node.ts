@@ -104,6 +104,19 @@ export class RaftNode {
     return this.raft.id;
   }
 
+  /** status().term, status().role and status().leaderId, each without building the rest of status(). */
+  get term(): number {
+    return this.raft.term;
+  }
+
+  get role(): Role {
+    return this.raft.role;
+  }
+
+  get leaderId(): NodeId {
+    return this.raft.leaderId;
+  }
+
   // ---------------------------------------------------------------- input
 
   /** One unit of logical time. The embedder calls it at a fixed interval, catching up after a stall. */
@@ -160,6 +173,12 @@ export class RaftNode {
 
   hasLease(): boolean {
     return this.raft.hasLease();
+  }
+
+  /** Ticks left on the lease (0 without one): status().leaseTicksLeft without building the rest of status(). */
+  leaseTicksLeft(): number {
+    const raft = this.raft;
+    return raft.hasLease() ? raft.leaseExpiry() - raft.tickCount() : 0;
   }
 
   hasReady(): boolean {
@@ -246,7 +265,7 @@ export class RaftNode {
       applied: raft.log.applied,
       lastIndex: raft.log.lastIndex(),
       hasLease,
-      leaseTicksLeft: hasLease ? raft.leaseExpiry() - raft.tickCount() : 0,
+      leaseTicksLeft: this.leaseTicksLeft(),
       leaderContacts: raft.leaderContactCount(),
       leadTransferee: raft.leadTransferee,
       noCampaign: raft.noCampaign,

@@ -84,13 +84,7 @@ import {
   RPC_METHODS,
 } from "./rpc-methods.ts";
 import { createSdNotifier } from "./sd-notify.ts";
-import {
-  buildHistoryDocument,
-  buildStatusDocument,
-  memberStatuses,
-  pocOf,
-  type StatusInputs,
-} from "./status-document.ts";
+import { buildHistoryDocument, buildStatusDocument, memberStatuses, type StatusInputs } from "./status-document.ts";
 import { createVipFollower } from "./vip-follower.ts";
 
 /** How often the daemon reconciles: VIP retries, the PoC's duties, this node's report to the PoC. */
@@ -265,7 +259,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       imagePush,
       staging,
       // The owner's own term fences a stale PoC even before a newer one sent anything.
-      localTerm: () => driverRef.current?.status().term ?? 0,
+      localTerm: () => driverRef.current?.term ?? 0,
       nodeName: config.nodeName ?? selfId,
       logger: operationsLogger,
     });
@@ -424,10 +418,10 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       selfId,
       clusterUuid: () => driver.state.identity?.clusterId ?? null,
       members: () => driver.state.members(),
-      pocId: () => pocOf(driver.status()),
+      pocId: () => driver.pocId(),
       localBmc: hasBmc ? bmc : undefined,
       rpc: host.rpc,
-      term: () => driver.status().term,
+      term: () => driver.term,
       executor,
       staging,
       // As `conclave transfer-leadership` (ClusterOperations is built below; called only once serving).
@@ -613,7 +607,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         ? undefined
         : `${facadeScheme}://${vipAddress.includes(":") ? `[${vipAddress}]` : vipAddress}:${config.facadePort}`;
     const routing = (): NodeRouting => {
-      const poc = pocOf(driver.status());
+      const poc = driver.pocId();
       if (poc === selfId) return { kind: "serve" };
       if (poc !== null && vipBaseUrl !== undefined && config.vip.mode !== "none")
         return { kind: "redirect", baseUrl: vipBaseUrl };
@@ -900,7 +894,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     const reconcile = (): void => {
       if (driver.phase !== "running") return;
       try {
-        vipFollower.reconcile(driver.status().lease.held);
+        vipFollower.reconcile(driver.leaseHeld);
         pocDuties();
         reportToPoc();
       } catch (error) {

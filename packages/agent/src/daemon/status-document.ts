@@ -10,7 +10,7 @@ import {
   type MemberStatus,
   type StatusDocument,
 } from "../control/control-protocol.ts";
-import type { RaftDriverStatus } from "../raft-driver/raft-driver.ts";
+import { pocFrom, type RaftDriverStatus } from "../raft-driver/raft-driver.ts";
 import type { VipStatus } from "../vip/vip-manager.ts";
 import { memberName } from "./node-resolver.ts";
 
@@ -28,11 +28,9 @@ export interface StatusInputs {
   readonly extraWarnings?: readonly string[];
 }
 
-/** The PoC: the leader while it holds the lease. A follower trusts the leader it follows. */
+/** The PoC in a status snapshot (see pocFrom). */
 export function pocOf(driver: RaftDriverStatus): NodeId | null {
-  if (driver.leaderId === NO_NODE) return null;
-  if (driver.leaderId === driver.id) return driver.lease.held ? driver.id : null;
-  return driver.leaderId;
+  return pocFrom(driver.id, driver.leaderId, driver.lease.held);
 }
 
 export function memberStatuses(inputs: StatusInputs): MemberStatus[] {

@@ -282,6 +282,13 @@ export function raftDriver(init: RaftDriverInit): (components: RaftDriverCompone
   return (components) => new RaftDriver(init, components);
 }
 
+/** The PoC: the leader while it holds the lease. A follower trusts the leader it follows. */
+export function pocFrom(selfId: NodeId, leaderId: NodeId, leaseHeldHere: boolean): NodeId | null {
+  if (leaderId === NO_NODE) return null;
+  if (leaderId === selfId) return leaseHeldHere ? selfId : null;
+  return leaderId;
+}
+
 export class RaftDriver {
   readonly selfId: NodeId;
   readonly #timing: RaftDriverTiming;
@@ -531,6 +538,25 @@ export class RaftDriver {
   }
 
   // ---------------------------------------------------------------- status
+
+  /**
+   * The PoC as this node sees it: the leader it follows, or itself while it holds the lease; null
+   * while there is none. What `pocOf(status())` says, without building status() (the facade asks
+   * on every request, and a leader's status() lists every member's progress).
+   */
+  pocId(): NodeId | null {
+    return pocFrom(this.selfId, this.#node.leaderId, this.#leaseHeld);
+  }
+
+  /** status().term, without building status(). */
+  get term(): number {
+    return this.#node.term;
+  }
+
+  /** status().lease.held, without building status(). */
+  get leaseHeld(): boolean {
+    return this.#leaseHeld;
+  }
 
   status(): RaftDriverStatus {
     const status = this.#node.status();
@@ -947,7 +973,7 @@ export class RaftDriver {
         pending.deferred.reject(new LeadershipLostError("read"));
       }
     }
-    const term = this.#node.status().term;
+    const term = this.#node.term;
     this.#logger.info({ role, leaderId, term, previousRole, previousLeaderId }, "leadership changed");
     this.#emit("leadershipChanged", { role, leaderId, term, previousRole, previousLeaderId });
   }
@@ -1034,7 +1060,7 @@ export class RaftDriver {
   }
 
   #leaseEndsAtMs(): number {
-    return this.#lastTickAtMs + this.#node.status().leaseTicksLeft * this.#timing.tickMs;
+    return this.#lastTickAtMs + this.#node.leaseTicksLeft() * this.#timing.tickMs;
   }
 
   #leaseValid(): boolean {
@@ -1042,7 +1068,7 @@ export class RaftDriver {
     if (this.#leaseEndsAtMs() <= this.#clock.now()) return false;
     if (this.#leaseFreshFromTick === undefined) return true;
     // The newest quorum-acknowledged tick is now + ticksLeft - leaseTicks; it must postdate the stall.
-    const ticksLeft = this.#node.status().leaseTicksLeft;
+    const ticksLeft = this.#node.leaseTicksLeft();
     if (this.#ticks + ticksLeft - this.#timing.leaseTicks >= this.#leaseFreshFromTick) {
       this.#leaseFreshFromTick = undefined;
       return true;
@@ -1064,7 +1090,7 @@ export class RaftDriver {
     else if (!this.#leaseHeld && valid) {
       this.#leaseHeld = true;
       this.#publishLease();
-      const term = this.#node.status().term;
+      const term = this.#node.term;
       this.#logger.info({ term }, "lease acquired");
       this.#emit("leaseAcquired", { term });
     }
@@ -1083,7 +1109,7 @@ export class RaftDriver {
   #loseLease(reason: LeaseLostReason, stalledMs?: number): void {
     this.#leaseHeld = false;
     this.#publishLease();
-    const term = this.#node.status().term;
+    const term = this.#node.term;
     this.#logger.warn({ term, reason, stalledMs }, "lease lost");
     this.#emit("leaseLost", stalledMs === undefined ? { term, reason } : { term, reason, stalledMs });
     this.#raiseFence(reason);

@@ -82,10 +82,17 @@ describe("stall detection", () => {
     expect(after[0]).toMatchObject({ event: "leaseLost", payload: { reason: "stall" } });
     expect(after[0]?.payload).toMatchObject({ stalledMs: expect.any(Number) });
     expect(leader.status()).toMatchObject({ role: "leader", stalls: 1 });
+    // The light accessors agree with status(): a leader without its lease is nobody's PoC yet.
+    expect([leader.pocId(), leader.leaseHeld, leader.term]).toEqual([null, false, leader.status().term]);
 
     // Still leader: a heartbeat round later the lease is back.
     time.advance(100);
     expect(leader.status().lease.held).toBe(true);
+    expect([leader.pocId(), leader.leaseHeld]).toEqual([leader.selfId, true]);
+    for (const follower of c.running().filter((driver) => driver !== leader)) {
+      expect(follower.pocId()).toBe(leader.selfId);
+      expect(follower.term).toBe(follower.status().term);
+    }
     const leaseEvents = c.events
       .slice(before)
       .filter((event) => event.event === "leaseLost" || event.event === "leaseAcquired")

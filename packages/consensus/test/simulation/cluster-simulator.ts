@@ -308,6 +308,18 @@ export class ClusterSimulator {
       return;
     }
     const status = node.status();
+    // The embedder reads these on its hot paths without status(): they must say the same.
+    const raft = node.raft;
+    if (
+      raft.term !== status.term ||
+      raft.role !== status.role ||
+      raft.leaderId !== status.leaderId ||
+      raft.leaseTicksLeft() !== status.leaseTicksLeft
+    ) {
+      throw new InvariantViolation(
+        `${node.id}: term/role/leaderId/leaseTicksLeft ${raft.term}/${raft.role}/${raft.leaderId}/${raft.leaseTicksLeft()} disagree with status() ${status.term}/${status.role}/${status.leaderId}/${status.leaseTicksLeft}`,
+      );
+    }
     this.observed.set(node.id, {
       id: node.id,
       storage: node.storage,

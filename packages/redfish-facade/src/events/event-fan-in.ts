@@ -24,6 +24,12 @@ export interface FanInLimits {
   readonly retryMaxMs: number;
   /** How often members() is looked at (loops started and stopped, cluster events). */
   readonly reconcileMs: number;
+  /**
+   * Member loops started per look. Each opens a stream to its member; a new PoC of 32 BMCs opened
+   * all of them in its first second, when the console waits for its first answers. The others
+   * start at the next looks (their events wait in the members' buffers: none is lost).
+   */
+  readonly loopStartsPerReconcileMax: number;
 }
 
 export const DEFAULT_FAN_IN_LIMITS: FanInLimits = Object.freeze({
@@ -33,6 +39,7 @@ export const DEFAULT_FAN_IN_LIMITS: FanInLimits = Object.freeze({
   retryMinMs: 250,
   retryMaxMs: 5_000,
   reconcileMs: 500,
+  loopStartsPerReconcileMax: 8,
 });
 /** Epochs of one stream remembered (to tell an older run's events from a newer one's). */
 export const STREAM_EPOCHS_MAX = 16;
@@ -186,8 +193,10 @@ export class EventFanIn {
         this.loops.delete(id);
       }
     }
+    let starts = 0;
     for (const [id, member] of wanted) {
       if (this.loops.has(id)) continue;
+      if (starts++ >= this.limits.loopStartsPerReconcileMax) break;
       const loop: MemberLoop = { name: member.name, stop: new AbortController() };
       this.loops.set(id, loop);
       void this.pullLoop(member, loop.stop.signal);
