@@ -258,6 +258,12 @@ export class Raft {
     // applied: a fresh leader whose log was all applied must still commit in its own term
     // first (see conf-change.ts).
     this.pendingConfIndex = (noop as Entry).index;
+    // The lease starts with a quorum's answers. Voters answer a heartbeat at once; the no-op's
+    // append only after each has made it durable (an fsync: tens of ms on a loaded BMC's flash).
+    for (const id of this.membership.voters) {
+      const progress = this.progress.get(id);
+      if (id !== this.id && progress) this.sendHeartbeat(id, progress, 0);
+    }
     this.logger.info({ id: this.id, term: this.term }, "became leader");
   }
 
@@ -814,14 +820,18 @@ export class Raft {
     for (const [id, progress] of this.progress) {
       if (id === this.id) continue;
       if (progress.isLearner && !learnersToo) continue;
-      this.send({
-        type: "heartbeat",
-        to: id,
-        commit: Math.min(progress.match, this.log.committed),
-        leaseTick: this.now,
-        readRound,
-      });
+      this.sendHeartbeat(id, progress, readRound);
     }
+  }
+
+  private sendHeartbeat(to: NodeId, progress: Progress, readRound: number): void {
+    this.send({
+      type: "heartbeat",
+      to,
+      commit: Math.min(progress.match, this.log.committed),
+      leaseTick: this.now,
+      readRound,
+    });
   }
 
   /**

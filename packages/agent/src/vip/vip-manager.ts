@@ -7,7 +7,10 @@
 //              Neighbor Advertisement with the Override flag (`na6` from ipv6toolkit: neither
 //              ndisc6 nor iputils can send one, and the kernel's ndisc_notify does not announce
 //              an added address), ANNOUNCE_BURST_COUNT times ANNOUNCE_BURST_INTERVAL_MS apart,
-//              then every ANNOUNCE_REFRESH_INTERVAL_MS while held. release: `ip addr del`.
+//              then every ANNOUNCE_REFRESH_INTERVAL_MS while held. One more leaves first, started
+//              by the runner the moment the add succeeds (`thenStart`): on a 32-BMC rack the new
+//              PoC's loop took 50–170 ms to hear of the add, while neighbours still sent to the old
+//              MAC. release: `ip addr del`.
 //   loopback   the VIP is in 127.0.0.0/8, all of which Linux routes to `lo` (the local table's
 //              `local 127.0.0.0/8 dev lo`), so nothing is added: claiming binds the facade listener
 //              to the address through the given hook, releasing closes it. No root needed.

@@ -104,6 +104,22 @@ describe("thesis §6.4.1 leader lease", () => {
     expect(solo.node.hasLease()).toBe(false);
   });
 
+  it("starts with the voters' answers to a heartbeat sent on election, before any follower made the no-op durable", () => {
+    const solo = new Solo({ voters: ["1", "2", "3"], learners: ["4"] });
+    // check: a heartbeat to each voter (not the learner) goes out with the no-op's appends
+    const out = solo.becomeLeader().map(describeMessage);
+    expect(out.filter((line) => line.includes("heartbeat"))).toEqual([
+      "1->2 heartbeat term=2 commit=0",
+      "1->3 heartbeat term=2 commit=0",
+    ]);
+    expect(out.filter((line) => line.includes(" append "))).toHaveLength(3);
+    expect(solo.node.hasLease()).toBe(false);
+    // act: 2 answers the heartbeat (its append's answer waits for its fsync)
+    solo.step(heartbeatResponse("2", 2, 0, 0));
+    // check: leader and 2 are a quorum of three voters
+    expect(solo.node.hasLease()).toBe(true);
+  });
+
   it("is not granted by a learner's acknowledgement", () => {
     const solo = new Solo({ voters: ["1", "2", "3"], learners: ["4"] });
     solo.becomeLeader();

@@ -1,5 +1,6 @@
 // The PoC's one stream of every member's events. While this node is PoC (`cluster.hasQuorum()`),
-// one bounded pull loop per member reads the member's numbered events (FacadeEventSource), rewrites
+// one bounded pull loop per member (started loopStartsPerReconcileMax per look, so a new PoC does
+// not open a stream to every member at once) reads the member's numbered events (FacadeEventSource), rewrites
 // every URI in them with the member's prefix (OriginOfCondition included), and appends them to a
 // bounded in-memory log, together with the cluster's own events (CLUSTER_STREAM_KEY) as the
 // facade sees members() change. A new PoC starts each member from the oldest event the member
