@@ -1,21 +1,11 @@
 // execFileRunner's follow-up (thenStart): started once the command exits 0, never waited for, and
 // not started when the command fails. The rest of execFileRunner is exercised in vip-netns.test.ts.
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execFileRunner } from "../../src/vip/command-runner.ts";
-import { FollowUpProbe, isRunning } from "./follow-up-probe.ts";
+import { followUpProbes, isRunning } from "./follow-up-probe.ts";
 
-const probes: FollowUpProbe[] = [];
-
-function followUpProbe(): FollowUpProbe {
-  const probe = new FollowUpProbe();
-  probes.push(probe);
-  return probe;
-}
-
-afterEach(() => {
-  for (const probe of probes.splice(0)) probe.cleanUp();
-});
+const followUpProbe = followUpProbes();
 
 describe("execFileRunner follow-up", () => {
   it("starts it once the command exits 0, and answers without waiting for it", async () => {

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach } from "vitest";
 import type { FollowUpCommand } from "../../src/vip/command-runner.ts";
 
 /** How long a follow-up may take to write its pid on a loaded machine. */
@@ -63,4 +64,17 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A maker of probes for one test file: every probe it made is cleaned up after each test. */
+export function followUpProbes(): () => FollowUpProbe {
+  const made: FollowUpProbe[] = [];
+  afterEach(() => {
+    for (const probe of made.splice(0)) probe.cleanUp();
+  });
+  return () => {
+    const probe = new FollowUpProbe();
+    made.push(probe);
+    return probe;
+  };
 }

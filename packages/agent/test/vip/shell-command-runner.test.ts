@@ -11,7 +11,7 @@ import {
   shellCommandRunner,
   shellQuote,
 } from "../../src/vip/shell-command-runner.ts";
-import { FollowUpProbe, isRunning } from "./follow-up-probe.ts";
+import { followUpProbes, isRunning } from "./follow-up-probe.ts";
 
 const runners: ShellCommandRunner[] = [];
 
@@ -47,16 +47,9 @@ function niceOf(pid: number): number {
   return niceFromStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
 }
 
-const probes: FollowUpProbe[] = [];
-
-function followUpProbe(): FollowUpProbe {
-  const probe = new FollowUpProbe();
-  probes.push(probe);
-  return probe;
-}
+const followUpProbe = followUpProbes();
 
 afterEach(() => {
-  for (const probe of probes.splice(0)) probe.cleanUp();
   for (const created of runners.splice(0)) created.close();
 });
 
