@@ -10,6 +10,14 @@ export interface FacadeTimeouts {
   readonly memberCacheTtlMs: number;
   /** How long what a member serves at its root (its collections) is trusted before it is rediscovered. */
   readonly discoveryTtlMs: number;
+  /**
+   * How long a merged answer (a collection, the service root) waits for a member it has nothing
+   * cached from; past it the member is named missing and its read goes on, so a later request
+   * includes it. A node that just took over answers the console's first polls in bounded time even
+   * when some members were never read (a BMC that rebooted, a standby whose warm-up had not
+   * finished). Root maps and collections are waited for in turn: at most twice this in all.
+   */
+  readonly collectionWaitMs: number;
 }
 
 export const DEFAULT_FACADE_TIMEOUTS: FacadeTimeouts = Object.freeze({
@@ -17,6 +25,7 @@ export const DEFAULT_FACADE_TIMEOUTS: FacadeTimeouts = Object.freeze({
   memberWriteTimeoutMs: 30_000,
   memberCacheTtlMs: 2_000,
   discoveryTtlMs: 30_000,
+  collectionWaitMs: 250,
 });
 
 /** Bounds each timeout option must fall in (a zero TTL turns caching off). */
@@ -25,6 +34,7 @@ export const FACADE_TIMEOUT_BOUNDS: Readonly<Record<keyof FacadeTimeouts, readon
   memberWriteTimeoutMs: [10, 600_000],
   memberCacheTtlMs: [0, 60_000],
   discoveryTtlMs: [0, 3_600_000],
+  collectionWaitMs: [10, 120_000],
 });
 
 /**

@@ -15,6 +15,7 @@ import {
   DEFAULT_AGGREGATE_ID,
   defaultAggregate,
 } from "./aggregation-service.ts";
+import { allWithin } from "./all-within.ts";
 import type { FacadeCluster, FacadeMember } from "./facade-cluster.ts";
 import { type FacadeTimeouts, RETRY_AFTER_SECONDS, WARM_UP_MEMBERS_IN_PARALLEL } from "./facade-limits.ts";
 import type { FacadePart } from "./facade-part.ts";
@@ -74,6 +75,11 @@ export function computeEtag(text: string): string {
  */
 export function memberRefused(path: string, statusCode: number): Served {
   return servedError(502, baseMessage("ResourceAtUriUnauthorized", [path, String(statusCode)]));
+}
+
+/** A member whose read is still going when a merged answer is due (it is read on meanwhile). */
+function notAnsweredYet(member: FacadeMember): MemberMissing {
+  return { kind: "missing", reason: "timeout", memberId: member.id, detail: `${member.name} has not answered yet` };
 }
 
 function notFound(path: string): Served {
@@ -147,14 +153,21 @@ export class FacadeService {
     return body;
   }
 
-  /** Every source's root map in parallel (missing ones are reported, not awaited forever). */
+  /**
+   * Every source's root map in parallel; one not known within `collectionWaitMs` is reported
+   * missing for this answer while its discovery goes on.
+   */
   async rootMaps(): Promise<{ member: FacadeMember; map: MemberRootMap | MemberMissing }[]> {
     const sources = this.sources();
     const fresh = sources.map((member) => ({ member, map: this.discovery.freshRootMap(member.id) }));
     if (fresh.every((entry) => entry.map !== undefined)) {
       return fresh as { member: FacadeMember; map: MemberRootMap }[];
     }
-    return Promise.all(sources.map(async (member) => ({ member, map: await this.discovery.rootMap(member) })));
+    return allWithin(
+      sources.map(async (member) => ({ member, map: await this.discovery.rootMap(member) })),
+      this.timeouts.collectionWaitMs,
+      (index) => ({ member: sources[index] as FacadeMember, map: notAnsweredYet(sources[index] as FacadeMember) }),
+    );
   }
 
   /**
@@ -329,13 +342,16 @@ export class FacadeService {
   ): Promise<Served> {
     // What each member contributes: why it is missing, that it does not serve the collection
     // (its root map), or its answer. The same inputs give the same merged body (memoised).
-    const inputs = await Promise.all(
+    // A member with nothing cached is waited for at most collectionWaitMs (named missing after).
+    const inputs = await allWithin(
       maps.map(({ member, map }): MemberRead | MemberRootMap | MemberMissing | Promise<MemberRead> => {
         if ("kind" in map) return map;
         const serves = key.includes("/") ? map.serviceCollections.has(key) : map.rootCollections.has(key);
         if (!serves) return map;
         return this.reader.get(member, path, key.includes("/") ? {} : this.rootCollectionStaleness());
       }),
+      this.timeouts.collectionWaitMs,
+      (index) => notAnsweredYet((maps[index] as { member: FacadeMember }).member),
     );
     const own = this.ownMembers(key);
     const signature = `${maps.map(({ member }) => member.name).join(" ")}|${own.join(" ")}`;

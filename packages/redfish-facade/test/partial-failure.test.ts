@@ -115,8 +115,38 @@ describe("a member that does not answer", () => {
     expect(memberIds(managers)).toContain("/redfish/v1/Managers/conclave");
   });
 
+  it("never read and slow: merged answers name it missing after collectionWaitMs while its read goes on, then include it", async () => {
+    // The read deadline is far off: only collectionWaitMs can answer the first requests in time.
+    facade = await startFacade(
+      threeMembers(),
+      { timeouts: { memberCacheTtlMs: 60_000, memberReadTimeoutMs: 60_000, collectionWaitMs: 50 } },
+      { transport: "http" },
+    );
+    await facade.cluster.setFaults("bmc2", { latencyMs: 400 });
+    const root = await facade.json("/redfish/v1");
+    expect(root.Systems).toEqual({ "@odata.id": "/redfish/v1/Systems" });
+    const first = await facade.json("/redfish/v1/Systems");
+    expect(memberIds(first)).toEqual(["/redfish/v1/Systems/bmc1_system", "/redfish/v1/Systems/bmc3_system"]);
+    expect(missingSources(first)).toEqual([`CouldNotEstablishConnection ${SOURCE_BMC2}`]);
+    // The reads that were cut short went on and filled the cache: bmc2 is answered from it.
+    const complete = await waitFor(async () => {
+      const body = await (facade as Facade).json("/redfish/v1/Systems");
+      return body["@Message.ExtendedInfo"] === undefined ? body : undefined;
+    }, "bmc2's reads to land");
+    expect(memberIds(complete)).toEqual([
+      "/redfish/v1/Systems/bmc1_system",
+      "/redfish/v1/Systems/bmc2_system1",
+      "/redfish/v1/Systems/bmc2_system2",
+      "/redfish/v1/Systems/bmc3_system",
+    ]);
+  });
+
   it("slow but within the deadline: still in the answer", async () => {
-    facade = await start();
+    facade = await startFacade(
+      threeMembers(),
+      { timeouts: { memberCacheTtlMs: 20, memberReadTimeoutMs: 1_000, collectionWaitMs: 1_000 } },
+      { transport: "http" },
+    );
     await facade.cluster.setFaults("bmc2", { latencyMs: 50 });
     const systems = await facade.json("/redfish/v1/Systems");
     expect(memberIds(systems)).toContain("/redfish/v1/Systems/bmc2_system2");
