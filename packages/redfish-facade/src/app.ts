@@ -11,7 +11,7 @@ import type { FacadeCluster } from "./facade-cluster.ts";
 import { type FacadeTimeouts, MAX_PATH_BYTES, MAX_REQUEST_BODY_BYTES, RETRY_AFTER_SECONDS } from "./facade-limits.ts";
 import { resolveFacadeTimeouts } from "./facade-options.ts";
 import { CLUSTER_MANAGER_ID } from "./facade-resources.ts";
-import { FacadeService, type WarmUpResult } from "./facade-service.ts";
+import { FacadeService, type WarmUpOptions, type WarmUpResult } from "./facade-service.ts";
 import { FACADE_MARKER_HEADER, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
 import type { MetricsRegistry } from "./metrics/metrics-registry.ts";
 import { aggregationActionsPart } from "./operations/aggregation-actions-part.ts";
@@ -68,10 +68,10 @@ const services = new WeakMap<FastifyInstance, FacadeService>();
  * FacadeService.warmUp): the agent calls it on a standby voter every few seconds, and at once when
  * its node takes over as PoC. Never rejects.
  */
-export function warmUpFacade(app: FastifyInstance): Promise<WarmUpResult> {
+export function warmUpFacade(app: FastifyInstance, options: WarmUpOptions = {}): Promise<WarmUpResult> {
   const service = services.get(app);
   if (service === undefined) throw new TypeError("warmUpFacade: the app was not made by buildApp");
-  return service.warmUp();
+  return service.warmUp(options);
 }
 
 export function buildApp(init: FacadeInit): FastifyInstance {

@@ -94,6 +94,15 @@ export interface FacadeServiceOptions {
   readonly serves: (path: string) => boolean;
 }
 
+export interface WarmUpOptions {
+  /**
+   * Skips a member whose complete root map and root collections were all read (and answered)
+   * within this many ms: a retry then reads only the members the last warm-up missed. 0 (the
+   * default) reads every member whose answers are past their TTL.
+   */
+  readonly skipAnsweredWithinMs?: number;
+}
+
 export interface WarmUpResult {
   /** Members with a BMC. */
   readonly members: number;
@@ -188,12 +197,17 @@ export class FacadeService {
    * console's own requests keep the facade's event loop. Never rejects; resolves with how many
    * members answered.
    */
-  async warmUp(): Promise<WarmUpResult> {
+  async warmUp(options: WarmUpOptions = {}): Promise<WarmUpResult> {
     const members = this.sources();
+    const skipWithinMs = options.skipAnsweredWithinMs ?? 0;
     let answered = 0;
     let next = 0;
     const readMembers = async (): Promise<void> => {
       for (let member = members[next++]; member !== undefined; member = members[next++]) {
+        if (skipWithinMs > 0 && this.answeredWithin(member, skipWithinMs)) {
+          answered++;
+          continue;
+        }
         const map = await this.discovery.readRootMap(member);
         if ("kind" in map) continue;
         const reads = await Promise.all(
@@ -206,6 +220,15 @@ export class FacadeService {
     };
     await Promise.all(Array.from({ length: Math.min(WARM_UP_MEMBERS_IN_PARALLEL, members.length) }, readMembers));
     return { members: members.length, answered };
+  }
+
+  /** The member's complete root map and each root collection it serves were answered within `ms`. */
+  private answeredWithin(member: FacadeMember, ms: number): boolean {
+    const map = this.discovery.completeWithin(member.id, ms);
+    if (map === undefined) return false;
+    return ALWAYS_SERVED_COLLECTIONS.filter((c) => map.rootCollections.has(c)).every((c) =>
+      this.reader.answeredWithin(member, `/redfish/v1/${c}`, ms),
+    );
   }
 
   async resolve(segments: readonly string[], path: string): Promise<Served> {

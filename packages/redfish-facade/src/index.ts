@@ -88,7 +88,7 @@ export {
 export { FacadeConfigError } from "./facade-options.ts";
 export type { FacadePart } from "./facade-part.ts";
 export { CLUSTER_MANAGER_ID, CLUSTER_MANAGER_URI, FORCE_FAILOVER_URI } from "./facade-resources.ts";
-export type { WarmUpResult } from "./facade-service.ts";
+export type { WarmUpOptions, WarmUpResult } from "./facade-service.ts";
 export { operationResultOf } from "./forward-write.ts";
 export { FACADE_MARKER_HEADER, FACADE_MARKER_VALUE, LOOP_DETECTED_STATUS } from "./loop-guard.ts";
 export {

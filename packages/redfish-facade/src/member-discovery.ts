@@ -63,6 +63,12 @@ export class MemberDiscovery {
     return this.known.get(memberId);
   }
 
+  /** The member's root map if it is complete and was read less than `ms` ago. */
+  completeWithin(memberId: string, ms: number): MemberRootMap | undefined {
+    const known = this.known.get(memberId);
+    return known?.complete === true && this.nowMs() - known.discoveredAtMs < ms ? known : undefined;
+  }
+
   /** The root map while it is fresh, without waiting (the hot path of every merged answer). */
   freshRootMap(memberId: string): MemberRootMap | undefined {
     const known = this.known.get(memberId);

@@ -234,6 +234,12 @@ export class MemberReader {
     return read;
   }
 
+  /** The cache holds an answer (not a failure) from `member` for `path` stored less than `ms` ago. */
+  answeredWithin(member: FacadeMember, path: string, ms: number): boolean {
+    const cached = this.cache.get(`${member.id} ${path}`);
+    return cached !== undefined && cached.read.kind === "answer" && this.nowMs() - cached.atMs < ms;
+  }
+
   /** Forgets everything cached from a member (after a write to it, its state may have changed). */
   invalidate(memberId: string): void {
     this.generation.set(memberId, (this.generation.get(memberId) ?? 0) + 1);

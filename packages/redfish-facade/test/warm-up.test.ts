@@ -77,6 +77,24 @@ describe("warm-up", () => {
     expect(read.filter((p) => p === "/redfish/v1/Systems")).toHaveLength(3);
   });
 
+  it("with skipAnsweredWithinMs, reads only the members the last warm-up missed", async () => {
+    facade = await startFacade(threeMembers(), { timeouts: { memberCacheTtlMs: 20, discoveryTtlMs: 20 } });
+    await facade.cluster.setFaults("bmc2", { errorRate: 1 });
+    expect(await warmUpFacade(facade.app)).toEqual({ members: 3, answered: 2 });
+    await facade.cluster.setFaults("bmc2", { errorRate: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 40)); // everything is past its TTL
+    const before = facade.cluster.forwards.length;
+    expect(await warmUpFacade(facade.app, { skipAnsweredWithinMs: 60_000 })).toEqual({ members: 3, answered: 3 });
+    expect(new Set(facade.cluster.forwards.slice(before).map((f) => f.memberName))).toEqual(new Set(["bmc2"]));
+    // Without it, everything past its TTL is read again.
+    const again = facade.cluster.forwards.length;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await warmUpFacade(facade.app);
+    expect(new Set(facade.cluster.forwards.slice(again).map((f) => f.memberName))).toEqual(
+      new Set(["bmc1", "bmc2", "bmc3"]),
+    );
+  });
+
   it("counts a member that cannot be read as not answered, and does not reject", async () => {
     facade = await startFacade(threeMembers());
     await facade.cluster.simulator("bmc2").close();

@@ -457,7 +457,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     cleanups.push(() => vipApp.close());
     // A voter that may be elected keeps its member cache ready to answer (facade-warm-up.ts).
     const facadeWarmUp = startFacadeWarmUp({
-      warmUp: () => warmUpFacade(vipApp),
+      warmUp: (options) => warmUpFacade(vipApp, options),
       isStandbyVoter: () => {
         const status = driver.status();
         if (config.role === "witness" || status.role === "leader" || !status.voters.includes(selfId)) return false;

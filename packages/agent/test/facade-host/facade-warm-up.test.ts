@@ -1,7 +1,7 @@
 // Proves when a node reads ahead for its facade: a standby voter on its interval, the PoC a delay
 // after taking over, one warm-up of each kind at a time, and the interval inside the facade's
 // stale-while-revalidate window (what makes a new PoC's first answers immediate).
-import { DEFAULT_FACADE_TIMEOUTS } from "@conclave/redfish-facade";
+import { DEFAULT_FACADE_TIMEOUTS, type WarmUpOptions } from "@conclave/redfish-facade";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type FacadeWarmUp,
@@ -121,8 +121,12 @@ describe("facade warm-up before the first complete read", () => {
     ];
     let calls = 0;
     let standby = false;
+    const options: WarmUpOptions[] = [];
     warmUp = startFacadeWarmUp({
-      warmUp: async () => results[Math.min(calls++, results.length - 1)]!,
+      warmUp: async (given) => {
+        options.push(given);
+        return results[Math.min(calls++, results.length - 1)]!;
+      },
       isStandbyVoter: () => standby,
       intervalMs: 60_000,
       firstDelayMs: 5,
@@ -137,6 +141,8 @@ describe("facade warm-up before the first complete read", () => {
     await vi.waitFor(() => expect(calls).toBe(3), { timeout: 5_000 });
     await sleep(100);
     expect(calls).toBe(3);
+    // The first read takes every member; the retries only those not answered within an interval.
+    expect(options).toEqual([{}, { skipAnsweredWithinMs: 60_000 }, { skipAnsweredWithinMs: 60_000 }]);
   });
 
   it("gives up retrying after STANDBY_WARM_UP_RETRIES_MAX incomplete reads", async () => {
