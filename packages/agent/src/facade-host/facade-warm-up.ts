@@ -4,11 +4,12 @@
 //   - a standby voter (one that may be elected) reads every member's root map and root
 //     collections (Systems, Chassis, Managers: lists of links) every STANDBY_WARM_UP_INTERVAL_MS,
 //     in the background. Until one such read has reached every member, it looks again every
-//     STANDBY_WARM_UP_RETRY_MS instead, reading only the members missed: a node that just started (a BMC rebooted after a fault)
-//     may be elected within seconds, and a cold cache made the console's first answers wait for
-//     every member (up to half a second on the 2-core rack). The facade serves a root collection that old while it reads it again
-//     (as long as it trusts a root map), so if this node takes over, the console's first polls
-//     are answered at once;
+//     STANDBY_WARM_UP_RETRY_MS instead, reading only the members missed: a node that just started
+//     (a BMC rebooted after a fault) may be elected within seconds, and a cold cache made the
+//     console's first answers wait for every member (up to half a second on the 2-core rack; the
+//     facade now waits collectionWaitMs at most, then names the member missing). The facade
+//     serves a root collection that old while it reads it again (as long as it trusts a root
+//     map), so if this node takes over, the console's first polls are answered at once;
 //   - once this node has claimed the VIP, it reads them again, TAKEOVER_WARM_UP_DELAY_MS later:
 //     the console's first answers come from the standby reads, and reading every member at the
 //     moment of the takeover made those answers wait (on the 2-core rack, the first answer's
