@@ -53,6 +53,12 @@ export interface RaftConfig {
 
 export type ResolvedConfig = Required<RaftConfig>;
 
+/**
+ * Ticks after which a node's first pre-vote round since it last heard a leader is asked again
+ * when it has not won: one tick for the phase between two nodes' timers, one for the answers.
+ */
+export const PRE_VOTE_RETRY_TICKS = 2;
+
 export const CONFIG_DEFAULTS = Object.freeze({
   learnerHeartbeatRounds: 1,
   preVote: true,

@@ -3,7 +3,7 @@
 // injected PRNG. `RaftNode` (raft-node.ts) wraps this with the Ready/advance contract.
 import { decodeConfChange } from "./codec.ts";
 import { Membership } from "./conf-change.ts";
-import { type RaftConfig, type ResolvedConfig, resolveConfig } from "./config.ts";
+import { PRE_VOTE_RETRY_TICKS, type RaftConfig, type ResolvedConfig, resolveConfig } from "./config.ts";
 import {
   CompactedError,
   ConfChangePendingError,
@@ -82,6 +82,8 @@ export class Raft {
   private lastLeaderContact = 0;
   /** Counts every contact noted in lastLeaderContact by a message (see leaderContactCount). */
   private leaderContacts = 0;
+  /** The first pre-vote round since this node last heard a leader may be retried quickly (becomePreCandidate). */
+  private quickPreVoteRetry = true;
 
   /** The log index of the newest membership change not yet applied (leader). */
   private pendingConfIndex = 0;
@@ -238,6 +240,16 @@ export class Raft {
     this.leaderId = NO_NODE;
     this.electionElapsed = 0;
     this.resetRandomizedElectionTimeout();
+    // The first timer to fire after a leader dies may fire at the lease's own bound
+    // (electionTicks), while the other voters, whose ticks run at another phase, have counted one
+    // tick less since that leader and ignore the pre-vote. Waiting a whole randomized timeout
+    // more left the election to the second-earliest timer (hundreds of ms later). So the first
+    // round after a leader contact is asked again PRE_VOTE_RETRY_TICKS later, once; a pre-vote
+    // changes no term and no vote, so asking again is safe.
+    if (this.quickPreVoteRetry) {
+      this.quickPreVoteRetry = false;
+      this.randomizedElectionTimeout = PRE_VOTE_RETRY_TICKS;
+    }
   }
 
   private becomeCandidate(): void {
@@ -561,6 +573,7 @@ export class Raft {
 
   private noteLeaderContact(from: NodeId): void {
     this.leaderContacts++;
+    this.quickPreVoteRetry = true;
     this.electionElapsed = 0;
     this.refusedOlderLog = false;
     this.leaderId = from;

@@ -1,6 +1,6 @@
 // Proves leader election as the Raft paper (§5.1, §5.2, §5.4.1) and thesis (§4.2.3, §6.2, §9.6) describe it.
 import { describe, expect, it } from "vitest";
-import type { RaftConfig } from "../../src/config.ts";
+import { PRE_VOTE_RETRY_TICKS, type RaftConfig } from "../../src/config.ts";
 import { SeededRandom } from "../../src/prng.ts";
 import { RaftNode } from "../../src/raft-node.ts";
 import { MemoryStorage } from "../../src/storage/memory-storage.ts";
@@ -296,6 +296,49 @@ describe("thesis §9.6 PreVote", () => {
     const out = solo.step({ type: "preVoteResponse", from: "2", to: "1", term: 2, reject: false });
     expect(summary(out)).toEqual(["1->2 vote term=2", "1->3 vote term=2"]);
     expect(solo.node.status()).toMatchObject({ role: "candidate", term: 2, vote: "1" });
+  });
+});
+
+describe("a pre-vote ignored at the lease's bound", () => {
+  /**
+   * The leader dies; node 2's timer fires while node 3, whose ticks run at another phase, has
+   * counted one tick less since that leader and ignores the pre-vote (its lease rule). Returns the
+   * network with node 2 a pre-candidate that got no answer.
+   */
+  function firstRoundIgnored(): RaftNetwork {
+    const network = new RaftNetwork({ ids: ["1", "2", "3"], electionTicks: 10, seed: 5 });
+    network.elect("1");
+    network.stabilize();
+    network.isolate("1");
+    for (let tick = 0; tick < 20 && network.node("2").status().role !== "preCandidate"; tick++) network.tick("2");
+    expect(network.node("2").status().role).toBe("preCandidate");
+    network.tick("3", 8); // still within electionTicks of the leader's last heartbeat
+    network.stabilize();
+    expect(network.node("2").status()).toMatchObject({ role: "preCandidate", term: 2 });
+    return network;
+  }
+
+  it(`asks again PRE_VOTE_RETRY_TICKS (${PRE_VOTE_RETRY_TICKS}) ticks later, not a whole election timeout later`, () => {
+    const network = firstRoundIgnored();
+    network.tick("3", 2); // node 3's own count reaches electionTicks: it may vote now
+    network.tick("2", PRE_VOTE_RETRY_TICKS);
+    network.stabilize();
+    expect(network.node("2").status()).toMatchObject({ role: "leader", term: 3 });
+    expect(network.node("3").status()).toMatchObject({ role: "follower", term: 3, leaderId: "2" });
+  });
+
+  it("asks again quickly only once until it hears a leader again", () => {
+    const network = firstRoundIgnored();
+    network.tick("2", PRE_VOTE_RETRY_TICKS); // the quick retry, ignored too (node 3 is still short)
+    network.stabilize();
+    network.tick("3", 2);
+    // The next round waits a whole randomized election timeout (at least electionTicks).
+    network.tick("2", 10 - 1);
+    network.stabilize();
+    expect(network.node("2").status()).toMatchObject({ role: "preCandidate", term: 2 });
+    network.tick("2", 10);
+    network.stabilize();
+    expect(network.node("2").status()).toMatchObject({ role: "leader", term: 3 });
   });
 });
 
