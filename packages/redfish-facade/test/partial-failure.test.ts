@@ -2,6 +2,7 @@
 // nor vanishes silently: collections answer with the others and name each missing source; its
 // resources get 503/504/502 Redfish errors within the read deadline; it comes back when it heals.
 import { afterEach, describe, expect, it } from "vitest";
+import type { FacadeTimeouts } from "../src/facade-limits.ts";
 import { MAX_FORWARDS_IN_FLIGHT_PER_MEMBER } from "../src/index.ts";
 import { CONSOLE, type Facade, messageIds, startFacade, threeMembers, waitFor } from "./support/facade-fixture.ts";
 
@@ -21,11 +22,11 @@ function missingSources(body: Record<string, unknown>): string[] {
   return info.map((m) => `${m.MessageId.replace(/^Base\.(\d+\.)+/, "")} ${m.MessageArgs.join(",")}`);
 }
 
-/** Listening simulators: hang and reset act on real sockets. */
-async function start(): Promise<Facade> {
+/** Listening simulators: hang and reset act on real sockets. `timeouts` replace the short defaults here. */
+async function start(timeouts: Partial<FacadeTimeouts> = {}): Promise<Facade> {
   return startFacade(
     threeMembers(),
-    { timeouts: { memberCacheTtlMs: 20, memberReadTimeoutMs: 1_000 } },
+    { timeouts: { memberCacheTtlMs: 20, memberReadTimeoutMs: 1_000, ...timeouts } },
     { transport: "http" },
   );
 }
@@ -117,11 +118,7 @@ describe("a member that does not answer", () => {
 
   it("never read and slow: merged answers name it missing after collectionWaitMs while its read goes on, then include it", async () => {
     // The read deadline is far off: only collectionWaitMs can answer the first requests in time.
-    facade = await startFacade(
-      threeMembers(),
-      { timeouts: { memberCacheTtlMs: 60_000, memberReadTimeoutMs: 60_000, collectionWaitMs: 50 } },
-      { transport: "http" },
-    );
+    facade = await start({ memberCacheTtlMs: 60_000, memberReadTimeoutMs: 60_000, collectionWaitMs: 50 });
     await facade.cluster.setFaults("bmc2", { latencyMs: 400 });
     const root = await facade.json("/redfish/v1");
     expect(root.Systems).toEqual({ "@odata.id": "/redfish/v1/Systems" });
@@ -142,11 +139,7 @@ describe("a member that does not answer", () => {
   });
 
   it("slow but within the deadline: still in the answer", async () => {
-    facade = await startFacade(
-      threeMembers(),
-      { timeouts: { memberCacheTtlMs: 20, memberReadTimeoutMs: 1_000, collectionWaitMs: 1_000 } },
-      { transport: "http" },
-    );
+    facade = await start({ collectionWaitMs: 1_000 });
     await facade.cluster.setFaults("bmc2", { latencyMs: 50 });
     const systems = await facade.json("/redfish/v1/Systems");
     expect(memberIds(systems)).toContain("/redfish/v1/Systems/bmc2_system2");
