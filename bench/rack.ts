@@ -20,6 +20,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConsoleProbe, outageAround, PROBE_TIMEOUT_MS, type ProbeRecord } from "../test/rack/console-probe.ts";
+import { type FailoverStory, failoverStory, parseAgentLog } from "../test/rack/failover-story.ts";
 import { ensureKeepalived, KeepalivedLab } from "../test/rack/keepalived-lab.ts";
 import { rackSupportProblem } from "../test/rack/network.ts";
 import { eventually, Rack, type RackNode } from "../test/rack/rack.ts";
@@ -59,6 +60,8 @@ const RECOVER_TIMEOUT_MS = 60_000;
 const SETTLE_MS = 1_500;
 /** The console-gap target (issue 6: p99 <= 1.5 s): a death slower than it keeps the agents' logs. */
 const SLOW_GAP_MS = 1_500;
+/** How far past a slow death's first answer its story reads the agents' logs. */
+const STORY_MARGIN_MS = 500;
 /** Pause after a refused transfer before the next cycle. */
 const TRANSFER_REFUSED_PAUSE_MS = 2_000;
 
@@ -128,6 +131,8 @@ async function conclaveRun(
   transfer: Distribution | undefined;
   dualVipMs: number;
   dualVip: Overlap[];
+  /** Deaths slower than SLOW_GAP_MS and what their logs say (the full story is in rack-logs/). */
+  slowDeaths: { gapMs: number; kind: FailoverStory["kind"]; firstTermCandidates: readonly string[] }[];
 }> {
   const rack = await Rack.create({ size, timing, programs: options.programs ?? "source" });
   const slowDeaths: SlowDeath[] = [];
@@ -156,13 +161,20 @@ async function conclaveRun(
       unplanned.push(await gapAround(probe, atMs));
       const claimedAtMs = watch.claimedAfter(atMs, poc.host.namespace);
       if (claimedAtMs !== undefined) vipMoved.push(claimedAtMs - atMs);
-      if (unplanned.filter((gap) => gap > SLOW_GAP_MS).length > slowBefore) {
-        const gapMs = Math.round(unplanned.at(-1) as number);
-        const attempts = probe.records.filter((r) => r.atMs >= atMs - 100 && r.atMs <= atMs + gapMs + 200);
-        slowDeaths.push({ atMs, gapMs, oldPoc: poc.name, attempts });
-      }
+      const slow = unplanned.filter((gap) => gap > SLOW_GAP_MS).length > slowBefore;
       await reviveBmc(rack, watch, poc);
       await rack.converged(RECOVER_TIMEOUT_MS);
+      if (slow) {
+        // Read once the rack has settled again: by then every agent has written the window's lines.
+        const gapMs = Math.round(unplanned.at(-1) as number);
+        const attempts = probe.records.filter((r) => r.atMs >= atMs - 100 && r.atMs <= atMs + gapMs + 200);
+        const logs = rack.nodes.flatMap((node) => parseAgentLog(node.name, node.agent.log()));
+        const story = failoverStory(logs, { atMs, untilMs: atMs + gapMs + STORY_MARGIN_MS, vipMovedAtMs: claimedAtMs });
+        slowDeaths.push({ atMs, gapMs, oldPoc: poc.name, story, attempts });
+        process.stderr.write(
+          `${label}: death ${i + 1} took ${gapMs} ms: ${story.kind}\n${story.lines.map((line) => `    ${line}\n`).join("")}`,
+        );
+      }
       await sleep(SETTLE_MS);
       process.stderr.write(
         `${label}: death ${i + 1}/${kills}: console gap ${Math.round(unplanned.at(-1) as number)} ms, VIP moved after ${claimedAtMs === undefined ? "?" : claimedAtMs - atMs} ms\n`,
@@ -190,6 +202,11 @@ async function conclaveRun(
       transfer: transfers > 0 ? distribution(planned) : undefined,
       dualVipMs: round(watch.overlapMs("live"), 1),
       dualVip: watch.overlaps("live"),
+      slowDeaths: slowDeaths.map(({ gapMs, story }) => ({
+        gapMs,
+        kind: story.kind,
+        firstTermCandidates: story.firstTermCandidates,
+      })),
     };
   } catch (error) {
     process.stderr.write(`${label} failed; the rack's last log lines:\n${rack.logs(20)}\n`);
@@ -213,6 +230,8 @@ interface SlowDeath {
   readonly atMs: number;
   readonly gapMs: number;
   readonly oldPoc: string;
+  /** What the agents' logs say about it (test/rack/failover-story.ts). */
+  readonly story: FailoverStory;
   readonly attempts: readonly ProbeRecord[];
 }
 
