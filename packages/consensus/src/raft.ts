@@ -509,11 +509,29 @@ export class Raft {
       if (message.type === "vote") {
         this.electionElapsed = 0;
         this.vote = message.from;
+      } else if (this.role === "preCandidate" && message.from < this.id) {
+        this.yieldPreVoteRound(message.from);
       }
     } else {
       if (canVote && !upToDate && this.noCampaign) this.refusedOlderLog = true;
       this.send({ type: responseType, to: message.from, reject: true });
     }
+  }
+
+  /**
+   * Two voters whose timers fire within one round trip of each other both ask for pre-votes, grant
+   * each other's, both win and both stand: the votes split and the next election comes a whole
+   * timeout later. So a pre-candidate that grants the pre-vote of a voter with a smaller id stops
+   * its own round and lets that one stand alone (the smaller id keeps its round: exactly one of
+   * the two yields). Its next round waits a whole randomized timeout, as after a lost round: if
+   * the other does not win, this node asks again then; asking sooner could stand against it.
+   */
+  private yieldPreVoteRound(to: NodeId): void {
+    this.logger.debug({ id: this.id, to, term: this.term }, "pre-vote granted to a smaller id; this round stops");
+    this.role = "follower";
+    this.votes = new Map();
+    this.electionElapsed = 0;
+    this.resetRandomizedElectionTimeout();
   }
 
   private stepCandidate(message: Message): void {

@@ -342,6 +342,51 @@ describe("a pre-vote ignored at the lease's bound", () => {
   });
 });
 
+describe("two pre-candidates at once", () => {
+  /**
+   * Leader 1 of five voters is gone. Nodes 2 and 3 ask for pre-votes before either has heard the
+   * other's request; nodes 4 and 5 are past the lease and grant pre-votes. Every election timeout
+   * is 19 ticks, so no other timer fires meanwhile.
+   */
+  function twoRoundsInFlight(): RaftNetwork {
+    const network = new RaftNetwork({ ids: ["1", "2", "3", "4", "5"], electionTicks: 10, randomOffset: 9 });
+    network.elect("1");
+    network.stabilize();
+    network.isolate("1");
+    network.tick("4", 10);
+    network.tick("5", 10);
+    for (const id of ["3", "2"]) {
+      for (let tick = 0; tick < 20 && network.node(id).status().role !== "preCandidate"; tick++) network.tick(id);
+      expect(network.node(id).status()).toMatchObject({ role: "preCandidate", term: 2 });
+    }
+    return network;
+  }
+
+  it("the larger id yields: only the smaller stands, so the votes cannot split", () => {
+    const network = twoRoundsInFlight();
+    network.stabilize();
+    expect(network.node("2").status()).toMatchObject({ role: "leader", term: 3 });
+    // Node 3 never stood in term 3: its one vote of that term went to node 2.
+    expect(network.node("3").status()).toMatchObject({ role: "follower", term: 3, leaderId: "2", vote: "2" });
+  });
+
+  it("the one that yielded stands on its own timer when the other does not win", () => {
+    const network = twoRoundsInFlight();
+    for (const message of network.take((m) => m.from === "2" && m.to === "3")) network.deliver(message);
+    expect(network.node("3").status()).toMatchObject({ role: "follower", term: 2 });
+    network.isolate("2"); // node 2 dies before its round ends
+    network.stabilize(); // node 3's own grants arrive after it stopped its round: they count for nothing
+    expect(network.node("3").status()).toMatchObject({ role: "follower", term: 2 });
+    // A whole randomized timeout (19 ticks here) after it yielded, it asks again, and wins.
+    network.tick("3", 18);
+    network.stabilize();
+    expect(network.node("3").status()).toMatchObject({ role: "follower", term: 2 });
+    network.tick("3", 1);
+    network.stabilize();
+    expect(network.node("3").status()).toMatchObject({ role: "leader", term: 3 });
+  });
+});
+
 describe("thesis §6.2 CheckQuorum", () => {
   it("a leader that has not heard from a quorum for an election timeout steps down", () => {
     // init
